@@ -1,0 +1,28 @@
+//! A local Laudspeaker stand-in for tests, benchmarks and rehearsals: the
+//! customer endpoints with the real server's semantics, a request log, a
+//! customer dump and scripted faults (`server.toml`).
+//!
+//! INTERFACE STUB: the owner of this module replaces the bodies below.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// `laudspeaker-import emulator` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Fault script in the `server.toml` language.
+    #[arg(long)]
+    pub script: Option<PathBuf>,
+    /// The only API key accepted.
+    #[arg(long, env = "LAUDSPEAKER_EMULATOR_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+/// Runs the emulator until SIGINT or SIGTERM, after printing
+/// `listening on http://ADDR` on standard output.
+pub async fn run(_args: EmulatorArgs) -> anyhow::Result<()> {
+    unimplemented!()
+}
