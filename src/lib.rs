@@ -10,6 +10,7 @@
 pub mod convert;
 pub mod deliver;
 pub mod emulator;
+pub mod input;
 pub mod mapping;
 pub mod secret;
 pub mod stats;
