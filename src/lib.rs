@@ -2,15 +2,24 @@
 //! Laudspeaker through its customer upsert API.
 //!
 //! The pipeline reads as its stages: [`input`] turns bytes into records,
-//! [`mapping`] and [`convert`] turn a record into a request body,
-//! [`deliver`] sends bodies with limits and retries, and [`dead_letter`]
-//! keeps every record that could not be delivered. [`emulator`] is the local
-//! Laudspeaker stand-in used by tests, benchmarks and rehearsals.
+//! [`mapping`] and [`convert`] turn a record into a request body
+//! ([`transform`]), [`deliver`] sends bodies with limits and retries, and
+//! [`dead_letter`] keeps every record that could not be delivered.
+//! [`import`] runs them in that order. [`emulator`] is the local Laudspeaker
+//! stand-in used by tests, benchmarks and rehearsals.
 
+pub mod cli;
 pub mod convert;
+pub mod dead_letter;
 pub mod deliver;
+pub mod demo;
 pub mod emulator;
+pub mod failure;
+pub mod import;
 pub mod input;
 pub mod mapping;
+pub mod progress;
 pub mod secret;
 pub mod stats;
+pub mod summary;
+pub mod transform;

@@ -1,1 +1,54 @@
-fn main() {}
+//! The `laudspeaker-import` binary: parses the command line, runs the
+//! command, and turns its outcome into one message and one exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use laudspeaker_import::cli::{Cli, Command};
+use laudspeaker_import::failure::Failure;
+use laudspeaker_import::{demo, emulator, import};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    let result = match &cli.command {
+        Command::Import(args) => import::run(args, cli.quiet),
+        Command::Demo(args) => demo::run(args, cli.quiet),
+        Command::Emulator(args) => run_emulator(args.clone()),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("{failure}");
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run_emulator(args: emulator::EmulatorArgs) -> Result<u8, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::before_sending(format!("cannot start the runtime: {e}")))?;
+    runtime
+        .block_on(emulator::run(args))
+        .map(|()| 0)
+        .map_err(|e| Failure::before_sending(format!("emulator: {e:#}")))
+}
+
+/// Diagnostics go to standard error, behind -v; `RUST_LOG` overrides.
+fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -48,6 +48,9 @@ pub struct Opened {
     pub text: FieldText,
     /// The encoding the file is read in, for messages and the preamble.
     pub encoding: &'static Encoding,
+    /// The first bytes of the file after any byte order mark (raw, not
+    /// transcoded), for sniffing the shape of the content.
+    pub reader_head: Vec<u8>,
 }
 
 /// Removes a byte order mark and sets up decoding. A UTF-16 mark decides
@@ -71,25 +74,19 @@ pub fn open<R: Read + Send + 'static>(
     };
     let strip = if bom == Some(encoding) { bom_len } else { 0 };
     reader.consume(strip);
-    Ok(if encoding == UTF_8 {
-        Opened {
-            reader: Box::new(reader),
-            text: FieldText::Utf8,
-            encoding,
-        }
+    let reader_head = reader.fill_buf()?.to_vec();
+    let (reader, text): (Box<dyn Read + Send>, FieldText) = if encoding == UTF_8 {
+        (Box::new(reader), FieldText::Utf8)
     } else if encoding.is_ascii_compatible() {
-        Opened {
-            reader: Box::new(reader),
-            text: FieldText::Legacy(encoding),
-            encoding,
-        }
+        (Box::new(reader), FieldText::Legacy(encoding))
     } else {
-        let reader = Box::new(Transcoder::new(reader, encoding));
-        Opened {
-            reader,
-            text: FieldText::Utf8,
-            encoding,
-        }
+        (Box::new(Transcoder::new(reader, encoding)), FieldText::Utf8)
+    };
+    Ok(Opened {
+        reader,
+        text,
+        encoding,
+        reader_head,
     })
 }
 

@@ -32,6 +32,11 @@ impl<R: Read> NdjsonReader<R> {
         }
     }
 
+    /// Counts `n` lines as already read (consumed before this reader).
+    pub fn skip_lines(&mut self, n: u64) {
+        self.line += n;
+    }
+
     pub fn bytes_consumed(&self) -> u64 {
         self.consumed
     }

@@ -145,3 +145,8 @@ impl Mapping {
         unimplemented!()
     }
 }
+
+/// Whether Laudspeaker accepts `name` as an attribute name; the reason if not.
+pub fn check_attribute_name(_name: &str) -> Result<(), String> {
+    unimplemented!()
+}

@@ -1,0 +1,220 @@
+//! The dead-letter file: every record that was not delivered, with its line,
+//! its original bytes and the reason, as NDJSON that can be fed back in.
+//!
+//! The first line is a preamble describing the input (format, header,
+//! delimiter, encoding), which is what lets the file be imported again with
+//! the same mapping. Each entry is flushed as it is written, so a killed run
+//! loses nothing already rejected. The file holds personal data and is
+//! created readable by its owner only.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+/// What the preamble says about the input.
+#[derive(Debug, Clone)]
+pub struct Preamble {
+    pub input: String,
+    pub mapping: String,
+    /// "csv" or "ndjson".
+    pub format: &'static str,
+    pub delimiter: Option<char>,
+    pub encoding: &'static str,
+    /// The CSV header line as read (original text).
+    pub header: Option<String>,
+}
+
+impl Preamble {
+    fn to_json(&self) -> Value {
+        let mut inner = Map::new();
+        inner.insert("input".into(), self.input.clone().into());
+        inner.insert("mapping".into(), self.mapping.clone().into());
+        inner.insert("format".into(), self.format.into());
+        if let Some(delimiter) = self.delimiter {
+            inner.insert("delimiter".into(), delimiter.to_string().into());
+        }
+        inner.insert("encoding".into(), self.encoding.into());
+        if let Some(header) = &self.header {
+            inner.insert("header".into(), header.clone().into());
+        }
+        inner.insert("created".into(), chrono::Utc::now().to_rfc3339().into());
+        inner.insert(
+            "tool".into(),
+            concat!("laudspeaker-import ", env!("CARGO_PKG_VERSION")).into(),
+        );
+        json!({ "dead_letter": inner })
+    }
+}
+
+/// One rejected record.
+#[derive(Debug, Clone, Default)]
+pub struct Entry<'a> {
+    /// Where the record starts in the input (1-based).
+    pub line: u64,
+    pub reason: &'a str,
+    /// The record's original bytes, without line terminator.
+    pub raw: &'a [u8],
+    /// "structure", "value", "http", ...
+    pub kind: &'a str,
+    pub status: Option<u16>,
+    pub attempts: Option<u32>,
+    /// When re-importing a dead-letter file: the line in the original input.
+    pub source_line: Option<u64>,
+}
+
+/// The open dead-letter file, shared by the reader and delivery tasks.
+pub struct DeadLetters {
+    path: PathBuf,
+    writer: Mutex<BufWriter<File>>,
+    entries: Mutex<u64>,
+}
+
+impl DeadLetters {
+    /// Creates (or truncates) the file, owner-only, and writes the preamble.
+    pub fn create(path: &Path, preamble: &Preamble) -> io::Result<Self> {
+        let file = owner_only().open(path)?;
+        let mut writer = BufWriter::new(file);
+        serde_json::to_writer(&mut writer, &preamble.to_json())?;
+        writer.write_all(b"\n")?;
+        writer.flush()?;
+        Ok(DeadLetters {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            entries: Mutex::new(0),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one entry and flushes it to the file.
+    pub fn write(&self, entry: &Entry<'_>) -> io::Result<()> {
+        let mut line = serde_json::to_vec(&entry_json(entry))?;
+        line.push(b'\n');
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        writer.write_all(&line)?;
+        writer.flush()?;
+        *self.entries.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        Ok(())
+    }
+
+    /// Syncs the file; removes it when it holds no entry, so that its
+    /// presence after a run always means something was rejected.
+    pub fn finish(self) -> io::Result<u64> {
+        let entries = *self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let writer = self.writer.into_inner().unwrap_or_else(|e| e.into_inner());
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        if entries == 0 {
+            std::fs::remove_file(&self.path)?;
+        }
+        Ok(entries)
+    }
+}
+
+fn owner_only() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+fn entry_json(entry: &Entry<'_>) -> Value {
+    let mut object = Map::new();
+    object.insert("line".into(), entry.line.into());
+    object.insert("reason".into(), entry.reason.into());
+    match std::str::from_utf8(entry.raw) {
+        Ok(text) => object.insert("raw".into(), text.into()),
+        Err(_) => {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(entry.raw);
+            object.insert("raw_base64".into(), encoded.into())
+        }
+    };
+    object.insert("kind".into(), entry.kind.into());
+    if let Some(status) = entry.status {
+        object.insert("status".into(), status.into());
+    }
+    if let Some(attempts) = entry.attempts {
+        object.insert("attempts".into(), attempts.into());
+    }
+    if let Some(source_line) = entry.source_line {
+        object.insert("source_line".into(), source_line.into());
+    }
+    Value::Object(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preamble() -> Preamble {
+        Preamble {
+            input: "in.csv".into(),
+            mapping: "m.toml".into(),
+            format: "csv",
+            delimiter: Some(','),
+            encoding: "utf-8",
+            header: Some("email,name".into()),
+        }
+    }
+
+    #[test]
+    fn entries_follow_the_preamble_with_raw_or_base64() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dl.ndjson");
+        let letters = DeadLetters::create(&path, &preamble()).expect("create");
+        let entry = Entry {
+            line: 7,
+            reason: "bad",
+            raw: b"a,b",
+            kind: "value",
+            ..Entry::default()
+        };
+        letters.write(&entry).expect("write");
+        let binary = Entry {
+            line: 9,
+            reason: "enc",
+            raw: b"\xE9",
+            kind: "encoding",
+            ..entry
+        };
+        letters.write(&binary).expect("write");
+        assert_eq!(letters.finish().expect("finish"), 2);
+        let text = std::fs::read_to_string(&path).expect("read back");
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect();
+        assert_eq!(lines[0]["dead_letter"]["header"], "email,name");
+        assert_eq!(
+            lines[1],
+            json!({"line": 7, "reason": "bad", "raw": "a,b", "kind": "value"})
+        );
+        assert_eq!(lines[2]["raw_base64"], "6Q==");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_file_without_entries_is_removed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dl.ndjson");
+        let letters = DeadLetters::create(&path, &preamble()).expect("create");
+        assert_eq!(letters.finish().expect("finish"), 0);
+        assert!(!path.exists());
+    }
+}

@@ -1,0 +1,77 @@
+//! `laudspeaker-import demo`: the main job end to end on a bundled fixture,
+//! through real HTTP into an emulator started in this process, so a new
+//! user sees a whole run with no account and no network.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::cli::{DemoArgs, ImportArgs, ProgressMode};
+use crate::emulator;
+use crate::failure::Failure;
+
+const DEMO_KEY: &str = "demo-key";
+
+/// Starts the emulator, imports the fixture into it, prints what it holds.
+pub fn run(args: &DemoArgs, quiet: bool) -> Result<u8, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::before_sending(format!("cannot start the runtime: {e}")))?;
+    let config = emulator::Config {
+        api_key: Some(DEMO_KEY.into()),
+        ..emulator::Config::default()
+    };
+    let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let running = runtime
+        .block_on(emulator::spawn(config, listen))
+        .map_err(|e| Failure::before_sending(format!("cannot start the emulator: {e}")))?;
+    let base_url = running.base_url();
+    eprintln!("emulator listening on {base_url}");
+    let import = import_args(args, &base_url);
+    eprintln!(
+        "importing {} with mapping {}",
+        import.input.display(),
+        import.mapping.display()
+    );
+    let code = crate::import::run(&import, quiet)?;
+    let customers = runtime.block_on(running.customer_count());
+    eprintln!("the emulator now holds {customers} customers");
+    eprintln!(
+        "rejected rows, if any, are in {}",
+        dead_letter(args).display()
+    );
+    runtime.block_on(running.shutdown());
+    Ok(code)
+}
+
+fn dead_letter(args: &DemoArgs) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "{}.dead-letter.ndjson",
+        args.fixture
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+    ))
+}
+
+fn import_args(args: &DemoArgs, base_url: &str) -> ImportArgs {
+    ImportArgs {
+        input: args.fixture.clone(),
+        mapping: args.fixture.with_extension("toml"),
+        dry_run: false,
+        emit_requests: None,
+        dead_letter: Some(dead_letter(args)),
+        progress: ProgressMode::Auto,
+        api_url: base_url.to_string(),
+        api_key: Some(DEMO_KEY.to_string()),
+        api_key_file: None,
+        allow_insecure_http: false,
+        concurrency: 8,
+        rate: None,
+        burst: 1,
+        timeout: std::time::Duration::from_secs(10),
+        max_retries: 5,
+        max_body_bytes: 102_400,
+    }
+}

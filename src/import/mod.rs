@@ -1,0 +1,352 @@
+//! `laudspeaker-import import`: the whole run, as the chain of its stages.
+//!
+//! The mapping is loaded and the input opened and checked before anything
+//! is sent; then a reader thread turns records into request bodies while
+//! delivery sends them; every record ends counted as upserted, dead-lettered
+//! or skipped, and the summary says so.
+
+mod outcome;
+mod source;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ImportArgs;
+use crate::dead_letter::DeadLetters;
+use crate::deliver::{self, Job, Settings, Stop};
+use crate::failure::{code, Failure};
+use crate::mapping::Mapping;
+use crate::progress::Progress;
+use crate::secret::ApiKey;
+use crate::stats::Stats;
+use crate::summary::Summary;
+use outcome::Recorder;
+use source::Item;
+
+/// Runs an import; returns the exit code, or the failure that ended it.
+pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
+    let started = Instant::now();
+    let mapping = Mapping::load(&args.mapping).map_err(|errors| {
+        Failure::before_sending(format!("the mapping file has problems:\n{errors}"))
+    })?;
+    let settings = if args.dry_run {
+        None
+    } else {
+        Some(settings(args)?)
+    };
+    let mut input = source::open(&args.input, &mapping, args.max_body_bytes)?;
+    let dead_letter_path = dead_letter_path(args)?;
+    let dead_letters = DeadLetters::create(&dead_letter_path, &input.preamble).map_err(|e| {
+        Failure::before_sending(format!(
+            "cannot create the dead-letter file {}: {e}",
+            dead_letter_path.display()
+        ))
+    })?;
+    let emit = open_emit(args.emit_requests.as_deref())?;
+    let stats = Arc::new(Stats::default());
+    let recorder = Arc::new(Recorder::new(stats.clone(), dead_letters));
+    let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).ok();
+    let progress = Progress::start(
+        args.progress,
+        quiet,
+        stats.clone(),
+        total_bytes,
+        args.dry_run,
+    );
+    let outcome = pipeline(&mut input, settings, recorder.clone(), emit);
+    progress.finish();
+    finish(outcome, recorder, started, args, quiet, &dead_letter_path)
+}
+
+/// Delivery settings from the command line, checked.
+fn settings(args: &ImportArgs) -> Result<Settings, Failure> {
+    let api_key = api_key(args)?;
+    let base = args.api_url.trim_end_matches('/');
+    let url = reqwest::Url::parse(&format!("{base}/customers/upsert")).map_err(|e| {
+        Failure::before_sending(format!(
+            "--api-url `{}` is not a valid URL: {e}",
+            args.api_url
+        ))
+    })?;
+    check_transport(&url, args.allow_insecure_http)?;
+    Ok(Settings {
+        upsert_url: url,
+        api_key,
+        concurrency: usize::from(args.concurrency),
+        rate: args.rate.map(|rate| rate.quota(args.burst)),
+        timeout: args.timeout,
+        max_retries: args.max_retries,
+        backoff_base: Duration::from_millis(250),
+        backoff_cap: Duration::from_secs(30),
+    })
+}
+
+fn api_key(args: &ImportArgs) -> Result<ApiKey, Failure> {
+    let key = match (&args.api_key, &args.api_key_file) {
+        (Some(key), _) => key.trim().to_string(),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::before_sending(format!("cannot read {}: {e}", path.display()))
+            })?;
+            text.lines().next().unwrap_or_default().trim().to_string()
+        }
+        (None, None) => String::new(),
+    };
+    if key.is_empty() {
+        return Err(Failure::before_sending("no API key given")
+            .with_hint("set LAUDSPEAKER_API_KEY, or pass --api-key-file FILE (or --dry-run)"));
+    }
+    Ok(ApiKey::new(key))
+}
+
+/// The key is never sent in clear text beyond this machine unless asked.
+fn check_transport(url: &reqwest::Url, allow_insecure: bool) -> Result<(), Failure> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure || is_loopback(url) => Ok(()),
+        "http" => Err(Failure::before_sending(format!(
+            "refusing to send the API key over plain http to {}",
+            url.host_str().unwrap_or("?")
+        ))
+        .with_hint("use https, or pass --allow-insecure-http if this network is trusted")),
+        other => Err(Failure::before_sending(format!(
+            "--api-url must be http or https, not `{other}`"
+        ))),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The dead-letter path: given, or beside the input.
+fn dead_letter_path(args: &ImportArgs) -> Result<PathBuf, Failure> {
+    let path = match &args.dead_letter {
+        Some(path) => path.clone(),
+        None => {
+            let stem = args.input.file_stem().unwrap_or_default().to_string_lossy();
+            args.input
+                .with_file_name(format!("{stem}.dead-letter.ndjson"))
+        }
+    };
+    let same = match (path.canonicalize(), args.input.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(Failure::before_sending(format!(
+            "the dead-letter file {} is the input itself",
+            path.display()
+        ))
+        .with_hint("pass another --dead-letter FILE"));
+    }
+    Ok(path)
+}
+
+fn open_emit(path: Option<&Path>) -> Result<Option<BufWriter<File>>, Failure> {
+    let Some(path) = path else { return Ok(None) };
+    let file = File::create(path)
+        .map_err(|e| Failure::before_sending(format!("cannot create {}: {e}", path.display())))?;
+    Ok(Some(BufWriter::new(file)))
+}
+
+/// How the pipeline ended.
+enum Ended {
+    Completed,
+    Stopped(Stop),
+}
+
+/// Reads the input on its own thread and delivers (or, in a dry run,
+/// only counts) what it builds.
+fn pipeline(
+    input: &mut source::Input,
+    settings: Option<Settings>,
+    recorder: Arc<Recorder>,
+    emit: Option<BufWriter<File>>,
+) -> Result<Ended, Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::before_sending(format!("cannot start the runtime: {e}")))?;
+    let cancel = CancellationToken::new();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    runtime.spawn(watch_signals(cancel.clone(), interrupted.clone()));
+    let (tx, rx) = mpsc::channel::<Job>(1024);
+    let dry_run = settings.is_none();
+    let delivery = settings.map(|settings| {
+        let outcomes: Arc<dyn deliver::Outcomes> = recorder.clone();
+        let stats = recorder.stats.clone();
+        runtime.spawn(deliver::deliver(
+            rx,
+            settings,
+            stats,
+            outcomes,
+            cancel.clone(),
+        ))
+    });
+    let read_result = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| read_input(input, &recorder, tx, emit, dry_run, &interrupted));
+        reader
+            .join()
+            .unwrap_or_else(|_| Err("the reader thread panicked".to_string()))
+    });
+    let delivered = match delivery {
+        Some(handle) => runtime.block_on(handle).unwrap_or(Err(Stop::Interrupted)),
+        None => Ok(()),
+    };
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    read_result.map_err(|message| Failure::during_run(format!("reading the input: {message}")))?;
+    if interrupted.load(Ordering::Relaxed) {
+        return Ok(Ended::Stopped(Stop::Interrupted));
+    }
+    Ok(match delivered {
+        Ok(()) => Ended::Completed,
+        Err(stop) => Ended::Stopped(stop),
+    })
+}
+
+async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    interrupted.store(true, Ordering::Relaxed);
+    cancel.cancel();
+}
+
+/// The reader thread: every record becomes a job, a dead letter or a blank.
+fn read_input(
+    input: &mut source::Input,
+    recorder: &Recorder,
+    tx: mpsc::Sender<Job>,
+    mut emit: Option<BufWriter<File>>,
+    dry_run: bool,
+    interrupted: &AtomicBool,
+) -> Result<(), String> {
+    let stats = &recorder.stats;
+    let mut emit_error = None;
+    let mut visit = |item: Item<'_>| {
+        if interrupted.load(Ordering::Relaxed) {
+            return ControlFlow::Break(());
+        }
+        Stats::bump(&stats.read);
+        match item {
+            Item::Blank => Stats::bump(&stats.skipped_blank),
+            Item::Rejected {
+                line,
+                raw,
+                rejection,
+                source_line,
+            } => recorder.rejected(line, raw, &rejection, source_line),
+            Item::Built {
+                line,
+                key,
+                body,
+                raw,
+            } => {
+                if let Some(writer) = emit.as_mut() {
+                    if let Err(e) = writer
+                        .write_all(body)
+                        .and_then(|()| writer.write_all(b"\n"))
+                    {
+                        emit_error.get_or_insert(e);
+                    }
+                }
+                if dry_run {
+                    Stats::bump(&stats.upserted);
+                    return ControlFlow::Continue(());
+                }
+                let job = Job {
+                    line,
+                    key: key.trim().into(),
+                    body: body.to_vec(),
+                    raw: raw.to_vec(),
+                };
+                if tx.blocking_send(job).is_err() {
+                    // Delivery stopped (fatal error or interruption).
+                    Stats::bump(&stats.not_sent);
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    let mut progress = |bytes: u64| stats.bytes_read.store(bytes, Ordering::Relaxed);
+    let read = input
+        .read_all(&mut visit, &mut progress)
+        .map_err(|e| e.to_string());
+    drop(tx);
+    if let Some(mut writer) = emit {
+        writer
+            .flush()
+            .map_err(|e| format!("writing --emit-requests: {e}"))?;
+    }
+    if let Some(e) = emit_error {
+        return Err(format!("writing --emit-requests: {e}"));
+    }
+    read
+}
+
+/// Closes the files, prints the summary and decides the exit code.
+fn finish(
+    outcome: Result<Ended, Failure>,
+    recorder: Arc<Recorder>,
+    started: Instant,
+    args: &ImportArgs,
+    quiet: bool,
+    dead_letter_path: &Path,
+) -> Result<u8, Failure> {
+    let recorder = Arc::try_unwrap(recorder)
+        .unwrap_or_else(|_| unreachable!("every task holding the recorder has ended"));
+    let write_failed = recorder.write_failed.load(Ordering::Relaxed);
+    let stats = recorder.stats.clone();
+    let dead_letters = recorder.into_dead_letters().finish();
+    let summary = Summary::new(&stats, started.elapsed(), args.dry_run);
+    summary.print(
+        quiet,
+        dead_letter_path,
+        dead_letters.as_ref().ok().copied().unwrap_or(0),
+    );
+    if let Err(e) = dead_letters {
+        return Err(Failure::during_run(format!(
+            "closing the dead-letter file: {e}"
+        )));
+    }
+    if write_failed {
+        return Err(Failure::during_run(
+            "some rejected rows could not be written to the dead-letter file",
+        ));
+    }
+    match outcome? {
+        Ended::Stopped(Stop::Fatal { message, hint }) => {
+            Err(Failure::during_run(message).with_hint(hint))
+        }
+        Ended::Stopped(Stop::Interrupted) => {
+            eprintln!(
+                "interrupted: {} rows were not sent",
+                Stats::get(&stats.not_sent)
+            );
+            Ok(code::INTERRUPTED)
+        }
+        Ended::Completed if Stats::get(&stats.dead_lettered) > 0 => Ok(code::PARTIAL),
+        Ended::Completed => Ok(code::OK),
+    }
+}

@@ -1,0 +1,78 @@
+//! Where each record's final outcome is recorded: the counters and the
+//! dead-letter file.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::dead_letter::{DeadLetters, Entry};
+use crate::deliver::{Failure, Job, Outcomes};
+use crate::stats::Stats;
+use crate::transform::Rejection;
+
+/// Records outcomes for the reader (rejected rows) and for delivery.
+pub struct Recorder {
+    pub stats: Arc<Stats>,
+    dead_letters: DeadLetters,
+    /// Set when the dead-letter file could not be written: the run must
+    /// not claim success for rows it could not keep.
+    pub write_failed: AtomicBool,
+}
+
+impl Recorder {
+    pub fn new(stats: Arc<Stats>, dead_letters: DeadLetters) -> Self {
+        Recorder {
+            stats,
+            dead_letters,
+            write_failed: AtomicBool::new(false),
+        }
+    }
+
+    /// A record refused before sending.
+    pub fn rejected(&self, line: u64, raw: &[u8], rejection: &Rejection, source_line: Option<u64>) {
+        let entry = Entry {
+            line,
+            reason: &rejection.reason,
+            raw,
+            kind: rejection.kind.as_str(),
+            source_line,
+            ..Entry::default()
+        };
+        self.write(&entry);
+    }
+
+    fn write(&self, entry: &Entry<'_>) {
+        Stats::bump(&self.stats.dead_lettered);
+        tracing::debug!(line = entry.line, kind = entry.kind, "row dead-lettered");
+        if let Err(error) = self.dead_letters.write(entry) {
+            if !self.write_failed.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "error: cannot write the dead-letter file {}: {error}",
+                    self.dead_letters.path().display()
+                );
+            }
+        }
+    }
+
+    pub fn into_dead_letters(self) -> DeadLetters {
+        self.dead_letters
+    }
+}
+
+impl Outcomes for Recorder {
+    fn delivered(&self, _job: Job, _attempts: u32) {
+        Stats::bump(&self.stats.upserted);
+    }
+
+    fn failed(&self, job: Job, failure: Failure) {
+        let entry = Entry {
+            line: job.line,
+            reason: &failure.reason,
+            raw: &job.raw,
+            kind: "http",
+            status: failure.status,
+            attempts: Some(failure.attempts),
+            source_line: None,
+        };
+        self.write(&entry);
+    }
+}
