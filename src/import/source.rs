@@ -78,6 +78,9 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
         Failure::before_sending(format!("cannot tell the format of {shown}"))
             .with_hint("set `format = \"csv\"` or `\"ndjson\"` under [source] in the mapping")
     })?;
+    mapping.check_format(format).map_err(|errors| {
+        Failure::before_sending(format!("the mapping does not fit {shown}:\n{errors}"))
+    })?;
     let read_error = |e: io::Error| Failure::before_sending(format!("cannot read {shown}: {e}"));
     let opened = decode::open(file, mapping.source.encoding).map_err(read_error)?;
     let mut preamble = Preamble {

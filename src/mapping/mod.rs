@@ -373,8 +373,3 @@ mod tests {
         );
     }
 }
-
-/// Whether Laudspeaker accepts `name` as an attribute name; the reason if not.
-pub fn check_attribute_name(_name: &str) -> Result<(), String> {
-    unimplemented!()
-}
