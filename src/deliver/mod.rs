@@ -345,4 +345,6 @@ where
 }
 
 #[cfg(test)]
+mod end_to_end;
+#[cfg(test)]
 mod tests;
