@@ -2,16 +2,45 @@
 //! pool of in-flight requests, a shared rate limiter and a retry policy, and
 //! reports each record's final outcome.
 //!
-//! INTERFACE STUB: the owner of this module replaces the bodies below.
+//! This file holds the entry point and the dispatcher, which keeps records
+//! with the same primary key in order: one of them at a time, in the order
+//! received. [`worker`] takes one record through its attempts; [`client`]
+//! makes one HTTP attempt; [`classify`] decides what an answer means;
+//! [`backoff`] says how long to wait; [`limiter`] paces the whole run.
 
+mod backoff;
+mod classify;
+mod client;
+mod limiter;
+mod worker;
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::secret::ApiKey;
 use crate::stats::Stats;
+
+pub use backoff::MAX_RETRY_AFTER;
+use worker::{JobEnd, Worker};
+
+/// How long requests in flight may still finish once the run is stopping;
+/// whatever is still unanswered then is abandoned and counted as not sent.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Received-but-unfinished records held at most, per request in flight.
+const HELD_PER_REQUEST: usize = 4;
+
+/// Received-but-unfinished records held at most, whatever the concurrency.
+const MIN_HELD: usize = 64;
 
 /// One record ready to send.
 #[derive(Debug)]
@@ -75,12 +104,247 @@ pub enum Stop {
 }
 
 /// Sends every job from `jobs` until the channel closes.
+///
+/// Each job that was attempted gets exactly one call to `outcomes`. Jobs
+/// whose outcome is unknown because the run stopped (received but not
+/// sent, waiting for a retry, abandoned in flight, or answered with the
+/// fatal answer itself) are counted in `stats.not_sent`, as are jobs still
+/// buffered in the channel when delivery stops; a job the caller fails to
+/// send after that is the caller's to count.
 pub async fn deliver(
-    _jobs: mpsc::Receiver<Job>,
-    _settings: Settings,
-    _stats: Arc<Stats>,
-    _outcomes: Arc<dyn Outcomes>,
-    _cancel: CancellationToken,
+    mut jobs: mpsc::Receiver<Job>,
+    settings: Settings,
+    stats: Arc<Stats>,
+    outcomes: Arc<dyn Outcomes>,
+    cancel: CancellationToken,
 ) -> Result<(), Stop> {
-    unimplemented!()
+    let halt = cancel.child_token();
+    let worker = match Worker::new(&settings, stats.clone(), outcomes, halt.clone()) {
+        Ok(worker) => Arc::new(worker),
+        Err(stop) => {
+            stats
+                .not_sent
+                .fetch_add(abandon_channel(&mut jobs), Ordering::Relaxed);
+            return Err(stop);
+        }
+    };
+    let limits = Limits::for_concurrency(settings.concurrency);
+    let run = |job: Job| {
+        let worker = worker.clone();
+        async move { worker.run(job).await }
+    };
+    let not_sent = Dispatcher::new(limits, run).run(&mut jobs, &halt).await;
+    stats.not_sent.fetch_add(not_sent, Ordering::Relaxed);
+    if let Some(stop) = worker.fatal() {
+        return Err(stop);
+    }
+    if cancel.is_cancelled() {
+        return Err(Stop::Interrupted);
+    }
+    Ok(())
 }
+
+/// Closes the channel and counts the jobs still buffered in it.
+fn abandon_channel(jobs: &mut mpsc::Receiver<Job>) -> u64 {
+    jobs.close();
+    let mut count = 0;
+    while jobs.try_recv().is_ok() {
+        count += 1;
+    }
+    count
+}
+
+/// The dispatcher's bounds.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// Jobs running at once.
+    concurrency: usize,
+    /// Jobs received and not finished (running, ready or queued behind an
+    /// earlier job with the same key). While full, nothing more is received,
+    /// so the channel fills and the reader waits.
+    held: usize,
+    /// How long running jobs may finish after a halt.
+    grace: Duration,
+}
+
+impl Limits {
+    fn for_concurrency(concurrency: usize) -> Self {
+        let concurrency = concurrency.max(1);
+        let held = concurrency.saturating_mul(HELD_PER_REQUEST).max(MIN_HELD);
+        Limits {
+            concurrency,
+            held,
+            grace: STOP_GRACE,
+        }
+    }
+}
+
+/// Starts jobs as tasks, at most `concurrency` at once, never two with the
+/// same key at once, and same-key jobs in the order received.
+///
+/// Keys are tracked by a 64-bit hash rather than a copy of the key, so
+/// admitting a job allocates nothing; two different keys sharing a hash
+/// are merely serialised, which is harmless.
+struct Dispatcher<R> {
+    limits: Limits,
+    run: R,
+    hasher: RandomState,
+    running: JoinSet<(u64, JobEnd)>,
+    /// Jobs whose key is free of earlier jobs, waiting for a free slot.
+    ready: VecDeque<(u64, Job)>,
+    /// For every key with a job ready or running: the later jobs with that
+    /// key, in the order received.
+    behind: HashMap<u64, VecDeque<Job>>,
+    /// Jobs received and not finished.
+    held: usize,
+    /// Jobs whose outcome was not reported because the run stopped.
+    not_sent: u64,
+}
+
+impl<R, F> Dispatcher<R>
+where
+    R: FnMut(Job) -> F,
+    F: Future<Output = JobEnd> + Send + 'static,
+{
+    fn new(limits: Limits, run: R) -> Self {
+        Dispatcher {
+            limits,
+            run,
+            hasher: RandomState::new(),
+            running: JoinSet::new(),
+            ready: VecDeque::new(),
+            behind: HashMap::new(),
+            held: 0,
+            not_sent: 0,
+        }
+    }
+
+    /// Runs jobs until the channel is closed and every job has finished, or
+    /// until `halt` fires. Returns how many jobs were not sent.
+    async fn run(mut self, jobs: &mut mpsc::Receiver<Job>, halt: &CancellationToken) -> u64 {
+        let mut open = true;
+        loop {
+            self.start_ready();
+            if !open && self.held == 0 {
+                break;
+            }
+            let room = open && self.held < self.limits.held;
+            tokio::select! {
+                biased;
+                () = halt.cancelled() => break,
+                Some(done) = self.running.join_next() => self.finish(done),
+                job = jobs.recv(), if room => match job {
+                    Some(job) => self.admit(job),
+                    None => open = false,
+                },
+            }
+        }
+        if halt.is_cancelled() {
+            self.abandon_waiting();
+            self.drain_running().await;
+            self.not_sent += abandon_channel(jobs);
+        }
+        self.not_sent
+    }
+
+    /// Takes in a received job: ready if no job with its key is ahead of
+    /// it, else queued behind the last one.
+    fn admit(&mut self, job: Job) {
+        let hash = self.hasher.hash_one(&*job.key);
+        self.held += 1;
+        match self.behind.entry(hash) {
+            Entry::Occupied(mut queue) => queue.get_mut().push_back(job),
+            Entry::Vacant(slot) => {
+                slot.insert(VecDeque::new());
+                self.ready.push_back((hash, job));
+            }
+        }
+    }
+
+    /// Starts ready jobs while slots are free.
+    fn start_ready(&mut self) {
+        while self.running.len() < self.limits.concurrency {
+            let Some((hash, job)) = self.ready.pop_front() else {
+                return;
+            };
+            let task = (self.run)(job);
+            self.running.spawn(async move { (hash, task.await) });
+        }
+    }
+
+    /// Books a finished job and makes the next job with its key ready.
+    fn finish(&mut self, done: Result<(u64, JobEnd), JoinError>) {
+        let Some(hash) = self.book(done) else {
+            return;
+        };
+        if let Entry::Occupied(mut queue) = self.behind.entry(hash) {
+            match queue.get_mut().pop_front() {
+                Some(next) => self.ready.push_back((hash, next)),
+                None => {
+                    queue.remove();
+                }
+            }
+        }
+    }
+
+    /// Counts a finished task and returns its key's hash; `None` for a task
+    /// aborted after the grace time. A task that panicked passes its panic
+    /// on: it is a bug, and its key's later jobs could never run.
+    fn book(&mut self, done: Result<(u64, JobEnd), JoinError>) -> Option<u64> {
+        self.held -= 1;
+        match done {
+            Ok((hash, end)) => {
+                if end == JobEnd::Dropped {
+                    self.not_sent += 1;
+                }
+                Some(hash)
+            }
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(_) => {
+                self.not_sent += 1;
+                None
+            }
+        }
+    }
+
+    /// Counts every job not yet started as not sent.
+    fn abandon_waiting(&mut self) {
+        let queued: usize = self.behind.values().map(VecDeque::len).sum();
+        let waiting = self.ready.len() + queued;
+        self.ready.clear();
+        self.behind.clear();
+        self.held -= waiting;
+        self.not_sent += waiting as u64;
+    }
+
+    /// Lets running jobs finish for the grace time, then abandons them.
+    async fn drain_running(&mut self) {
+        let deadline = tokio::time::sleep(self.limits.grace);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                biased;
+                done = self.running.join_next() => match done {
+                    Some(done) => {
+                        self.book(done);
+                    }
+                    None => return,
+                },
+                () = &mut deadline => break,
+            }
+        }
+        tracing::debug!(
+            abandoned = self.running.len(),
+            "requests still in flight abandoned"
+        );
+        self.running.abort_all();
+        while let Some(done) = self.running.join_next().await {
+            self.book(done);
+        }
+    }
+}
+
+#[cfg(test)]
+mod end_to_end;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! One record from its first attempt to its final outcome: waits for the
+//! run-wide pause and the rate limiter, sends, decides, backs off, and
+//! reports the outcome, or stops the run on a fatal answer.
+
+use std::mem;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use hyper::body::Bytes;
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::{Backoff, Pause};
+use super::classify::{self, Decision};
+use super::client::Sender;
+use super::limiter::Limiter;
+use super::{Failure, Job, Outcomes, Settings, Stop};
+use crate::stats::{RetryCause, Stats};
+
+/// Extra wait after a `Retry-After` delay, so the retry cannot land a
+/// fraction of a millisecond early by the server's clock.
+const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(10);
+
+/// How a job's task ended, for the dispatcher's accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd {
+    /// `Outcomes` was told (delivered or failed).
+    Reported,
+    /// The run stopped before the record's outcome was known; it counts as
+    /// not sent.
+    Dropped,
+}
+
+/// What happened to a record, before the outcome is reported.
+enum Settled {
+    Delivered(u32),
+    Failed(Failure),
+    Dropped,
+}
+
+/// Everything the record tasks share.
+pub struct Worker {
+    sender: Sender,
+    limiter: Limiter,
+    pause: Pause,
+    backoff: Backoff,
+    max_retries: u32,
+    timeout: Duration,
+    stats: Arc<Stats>,
+    outcomes: Arc<dyn Outcomes>,
+    /// Fires on cancellation or on a fatal answer: no new attempt starts.
+    halt: CancellationToken,
+    /// The first fatal answer; later ones are the same story told again.
+    fatal: OnceLock<Stop>,
+}
+
+impl Worker {
+    pub fn new(
+        settings: &Settings,
+        stats: Arc<Stats>,
+        outcomes: Arc<dyn Outcomes>,
+        halt: CancellationToken,
+    ) -> Result<Self, Stop> {
+        Ok(Worker {
+            sender: Sender::new(settings)?,
+            limiter: Limiter::new(settings.rate),
+            pause: Pause::new(),
+            backoff: Backoff::new(settings.backoff_base, settings.backoff_cap),
+            max_retries: settings.max_retries,
+            timeout: settings.timeout,
+            stats,
+            outcomes,
+            halt,
+            fatal: OnceLock::new(),
+        })
+    }
+
+    /// The fatal stop, if an answer called for one.
+    pub fn fatal(&self) -> Option<Stop> {
+        self.fatal.get().cloned()
+    }
+
+    /// Delivers `job` and reports its outcome, unless the run halts first.
+    pub async fn run(&self, mut job: Job) -> JobEnd {
+        // Bytes lets every attempt share the body; it goes back to the job
+        // afterwards without a copy when no attempt still holds it.
+        let body = Bytes::from(mem::take(&mut job.body));
+        let settled = self.settle(&body, job.line).await;
+        job.body = Vec::from(body);
+        match settled {
+            Settled::Delivered(attempts) => self.outcomes.delivered(job, attempts),
+            Settled::Failed(failure) => self.outcomes.failed(job, failure),
+            Settled::Dropped => return JobEnd::Dropped,
+        }
+        JobEnd::Reported
+    }
+
+    /// Attempts until the record is delivered, refused, out of retries, or
+    /// the run halts.
+    async fn settle(&self, body: &Bytes, line: u64) -> Settled {
+        let mut attempts = 0;
+        let mut retrying: Option<RetryCause> = None;
+        loop {
+            if !self.clear_to_send().await {
+                return Settled::Dropped;
+            }
+            if let Some(cause) = retrying.take() {
+                self.stats.retried(cause);
+            }
+            attempts += 1;
+            let (answer, answered) = self.sender.send(body.clone()).await;
+            if let Some(wait) = answer.retry_after() {
+                self.pause.hold_until(answered + wait + RETRY_AFTER_MARGIN);
+                tracing::debug!(line, wait_ms = wait.as_millis(), "server asked to pause");
+            }
+            match classify::decide(&answer, attempts, self.max_retries) {
+                Decision::Delivered => return Settled::Delivered(attempts),
+                Decision::Retry(cause) => {
+                    tracing::debug!(line, attempts, ?cause, "retrying");
+                    if !self.back_off(attempts).await {
+                        return Settled::Dropped;
+                    }
+                    retrying = Some(cause);
+                }
+                Decision::GiveUp(_) | Decision::Reject(_) => {
+                    return Settled::Failed(classify::failure(&answer, attempts, self.timeout));
+                }
+                Decision::Fatal(fatal) => {
+                    self.stop_run(classify::stop(fatal, &answer));
+                    return Settled::Dropped;
+                }
+            }
+        }
+    }
+
+    /// Waits until no `Retry-After` pause holds and the rate limiter grants
+    /// a permit. False if the run halts meanwhile.
+    async fn clear_to_send(&self) -> bool {
+        loop {
+            let permitted = async {
+                self.pause.wait().await;
+                self.limiter.ready().await;
+            };
+            tokio::select! {
+                biased;
+                () = self.halt.cancelled() => return false,
+                () = permitted => {}
+            }
+            // A pause announced while waiting for the permit still applies.
+            if self.pause.is_clear() {
+                return true;
+            }
+        }
+    }
+
+    /// Sleeps the backoff before retry number `retry`. False if the run
+    /// halts first.
+    async fn back_off(&self, retry: u32) -> bool {
+        let delay = self.backoff.delay(retry, &mut rand::rng());
+        tokio::select! {
+            biased;
+            () = self.halt.cancelled() => false,
+            () = tokio::time::sleep(delay) => true,
+        }
+    }
+
+    /// Records the first fatal stop and halts every worker.
+    fn stop_run(&self, stop: Stop) {
+        if self.fatal.set(stop).is_ok() {
+            tracing::debug!("fatal answer: halting delivery");
+        }
+        self.halt.cancel();
+    }
+}
