@@ -18,7 +18,10 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` and `cargo test --benches` probes
     }
-    let rows: usize = std::env::var("BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let rows: usize = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).expect("bench data folder");
     let input = dir.join(format!("crm-{rows}.csv"));
@@ -28,16 +31,29 @@ fn main() {
     }
     std::fs::write(&mapping, MAPPING).expect("write the mapping");
     let size = std::fs::metadata(&input).map(|m| m.len()).unwrap_or(0);
-    println!("synthetic export: {rows} rows, {:.1} MB, {}", size as f64 / 1e6, input.display());
+    println!(
+        "synthetic export: {rows} rows, {:.1} MB, {}",
+        size as f64 / 1e6,
+        input.display()
+    );
     println!("{:<44} {:>10} {:>14}", "scenario", "seconds", "rows/s");
     let bare = bare_csv_read(&input);
     report("bare csv crate read", bare, rows);
     let dry = timed(|| run_import(&input, &mapping, &dir, None, &[]));
     report("importer --dry-run", dry, rows);
-    println!("  dry run / bare read: {:.2}x", dry.as_secs_f64() / bare.as_secs_f64());
+    println!(
+        "  dry run / bare read: {:.2}x",
+        dry.as_secs_f64() / bare.as_secs_f64()
+    );
     let emulator = Emulator::start();
     let live = timed(|| {
-        run_import(&input, &mapping, &dir, Some(&emulator.url), &["--concurrency", "64"])
+        run_import(
+            &input,
+            &mapping,
+            &dir,
+            Some(&emulator.url),
+            &["--concurrency", "64"],
+        )
     });
     report("import into emulator (concurrency 64)", live, rows);
 }
@@ -94,13 +110,22 @@ struct Emulator {
 impl Emulator {
     fn start() -> Self {
         let mut child = Command::new(BIN)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--api-key", KEY, "--no-request-log"])
+            .args([
+                "emulator",
+                "--listen",
+                "127.0.0.1:0",
+                "--api-key",
+                KEY,
+                "--no-request-log",
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .expect("start the emulator");
         let mut line = String::new();
         let stdout = child.stdout.take().expect("piped");
-        BufReader::new(stdout).read_line(&mut line).expect("listening line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("listening line");
         let url = line.trim().trim_start_matches("listening on ").to_string();
         Emulator { child, url }
     }
@@ -178,9 +203,24 @@ to = "zip"
 /// A deterministic export: 12 columns of mixed types, the same bytes on
 /// every machine.
 fn generate(path: &Path, rows: usize) -> std::io::Result<()> {
-    const FIRST: [&str; 8] = ["Ana", "Jürgen", "Zoë", "Søren", "Chloé", "Ítalo", "Wen", "Łukasz"];
-    const LAST: [&str; 6] = ["Almeida", "Müller", "O'Brien", "Nakamura", "Øvergaard", "Dvořák"];
-    const STAGE: [&str; 5] = ["lead", "subscriber", "opportunity", "customer", "evangelist"];
+    const FIRST: [&str; 8] = [
+        "Ana", "Jürgen", "Zoë", "Søren", "Chloé", "Ítalo", "Wen", "Łukasz",
+    ];
+    const LAST: [&str; 6] = [
+        "Almeida",
+        "Müller",
+        "O'Brien",
+        "Nakamura",
+        "Øvergaard",
+        "Dvořák",
+    ];
+    const STAGE: [&str; 5] = [
+        "lead",
+        "subscriber",
+        "opportunity",
+        "customer",
+        "evangelist",
+    ];
     const CITY: [&str; 4] = ["\"Berlin, Mitte\"", "Lisboa", "\"Paris, 11e\"", "Kraków"];
     const TAGS: [&str; 4] = ["vip;newsletter", "newsletter", "", "webinar;beta;vip"];
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);

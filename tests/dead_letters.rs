@@ -6,7 +6,17 @@ mod common;
 use common::{code, dead_letters, import, output_text, Emulator, KEY};
 
 fn live_args<'a>(input: &'a str, mapping: &'a str, url: &'a str, dl: &'a str) -> Vec<&'a str> {
-    vec![input, "--mapping", mapping, "--api-url", url, "--api-key", KEY, "--dead-letter", dl]
+    vec![
+        input,
+        "--mapping",
+        mapping,
+        "--api-url",
+        url,
+        "--api-key",
+        KEY,
+        "--dead-letter",
+        dl,
+    ]
 }
 
 #[test]
@@ -16,20 +26,32 @@ fn rejected_rows_can_be_fixed_and_fed_back_in() {
     let root = common::root();
     let input = root.join("fixtures/mailchimp-audience.csv");
     let mapping = root.join("fixtures/mailchimp-audience.toml");
-    let (input, mapping) = (input.to_str().expect("utf-8"), mapping.to_str().expect("utf-8"));
+    let (input, mapping) = (
+        input.to_str().expect("utf-8"),
+        mapping.to_str().expect("utf-8"),
+    );
     let first_dl = dir.path().join("first.ndjson");
     let first_dl = first_dl.to_str().expect("utf-8");
 
     let output = import(&live_args(input, mapping, &emulator.url, first_dl));
     assert_eq!(code(&output), 1, "{}", output_text(&output));
     let entries = dead_letters(std::path::Path::new(first_dl));
-    let lines: Vec<u64> = entries.iter().map(|e| e["line"].as_u64().expect("line")).collect();
+    let lines: Vec<u64> = entries
+        .iter()
+        .map(|e| e["line"].as_u64().expect("line"))
+        .collect();
     assert_eq!(lines, vec![8, 17]);
     let reason = entries[0]["reason"].as_str().expect("reason");
     assert!(reason.contains("Email Address") && reason.contains("not-an-email.example.org"));
     let reason = entries[1]["reason"].as_str().expect("reason");
-    assert!(reason.contains("MEMBER_RATING") && reason.contains("five"), "{reason}");
-    assert!(entries[0]["raw"].as_str().expect("raw").starts_with("not-an-email.example.org,Elif"));
+    assert!(
+        reason.contains("MEMBER_RATING") && reason.contains("five"),
+        "{reason}"
+    );
+    assert!(entries[0]["raw"]
+        .as_str()
+        .expect("raw")
+        .starts_with("not-an-email.example.org,Elif"));
     assert_eq!(emulator.customers().as_object().expect("object").len(), 22);
 
     // Fix the data in the dead-letter file itself and import it again.

@@ -6,7 +6,12 @@ mod common;
 use common::{code, dead_letters, import, output_text, Emulator, KEY};
 
 fn fixture(name: &str) -> String {
-    common::root().join("fixtures").join(name).to_str().expect("utf-8").to_string()
+    common::root()
+        .join("fixtures")
+        .join(name)
+        .to_str()
+        .expect("utf-8")
+        .to_string()
 }
 
 #[test]
@@ -31,7 +36,10 @@ fn a_wrong_key_stops_at_once_with_exit_3_and_no_dead_letters() {
     assert_eq!(code(&output), 3, "{text}");
     assert!(text.contains("401"), "{text}");
     assert!(text.contains("hint:"), "{text}");
-    assert!(!text.contains("wrong-key-123"), "the key is never printed: {text}");
+    assert!(
+        !text.contains("wrong-key-123"),
+        "the key is never printed: {text}"
+    );
     assert_eq!(text.matches("error:").count(), 1, "one message: {text}");
     assert!(emulator.requests().len() <= 2, "stopped at once");
     assert!(dead_letters(&dl).is_empty());
@@ -87,8 +95,14 @@ fn every_mapping_problem_is_reported_at_once_before_sending() {
     ]);
     let text = output_text(&output);
     assert_eq!(code(&output), 2, "{text}");
-    assert!(text.contains("bad.toml:9:") && text.contains("address.city"), "{text}");
-    assert!(text.contains("bad.toml:14:") && text.contains("colour"), "{text}");
+    assert!(
+        text.contains("bad.toml:9:") && text.contains("address.city"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bad.toml:14:") && text.contains("colour"),
+        "{text}"
+    );
     assert!(emulator.requests().is_empty());
 }
 

@@ -27,7 +27,9 @@ fn run_fixture(emulator: &Emulator, name: &str, dir: &std::path::Path) -> std::p
 }
 
 fn customer<'a>(customers: &'a Value, key: &str) -> &'a Value {
-    customers.get(key).unwrap_or_else(|| panic!("no customer {key}"))
+    customers
+        .get(key)
+        .unwrap_or_else(|| panic!("no customer {key}"))
 }
 
 #[test]
@@ -106,9 +108,13 @@ fn a_dry_run_sends_nothing_and_emits_the_exact_bodies() {
     let root = common::root();
     let emitted = dir.path().join("bodies.ndjson");
     let output = import(&[
-        root.join("fixtures/hubspot-contacts.csv").to_str().expect("utf-8"),
+        root.join("fixtures/hubspot-contacts.csv")
+            .to_str()
+            .expect("utf-8"),
         "--mapping",
-        root.join("fixtures/hubspot-contacts.toml").to_str().expect("utf-8"),
+        root.join("fixtures/hubspot-contacts.toml")
+            .to_str()
+            .expect("utf-8"),
         "--dead-letter",
         dir.path().join("dl.ndjson").to_str().expect("utf-8"),
         "--dry-run",
@@ -118,7 +124,10 @@ fn a_dry_run_sends_nothing_and_emits_the_exact_bodies() {
     assert_eq!(code(&output), 0, "{}", output_text(&output));
     assert!(emulator.requests().is_empty());
     let text = std::fs::read_to_string(&emitted).expect("emitted bodies");
-    let bodies: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let bodies: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
     assert_eq!(bodies.len(), 40);
     assert_eq!(
         bodies[0],

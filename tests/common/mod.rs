@@ -47,7 +47,9 @@ impl Emulator {
             .expect("start the emulator");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first).expect("read the listening line");
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("read the listening line");
         let url = first
             .trim()
             .strip_prefix("listening on ")
@@ -73,13 +75,20 @@ impl Emulator {
     /// A minimal HTTP/1.1 GET, enough for the emulator's own endpoints.
     fn get(&self, path: &str) -> Value {
         let mut stream = TcpStream::connect(&self.addr).expect("connect to the emulator");
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr)
-            .expect("send request");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("send request");
         let mut response = Vec::new();
         stream.read_to_end(&mut response).expect("read response");
         let text = String::from_utf8(response).expect("utf-8 response");
         let (head, body) = text.split_once("\r\n\r\n").expect("http response");
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(body)
         } else {
             body.to_string()
@@ -137,11 +146,18 @@ pub fn output_text(output: &Output) -> String {
 /// The dead-letter entries (preamble skipped) of a file, or none when the
 /// file does not exist.
 pub fn dead_letters(path: &Path) -> Vec<Value> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
     let mut lines = text.lines();
     let preamble: Value = serde_json::from_str(lines.next().expect("preamble")).expect("json");
-    assert!(preamble.get("dead_letter").is_some(), "first line is the preamble");
-    lines.map(|l| serde_json::from_str(l).expect("json entry")).collect()
+    assert!(
+        preamble.get("dead_letter").is_some(),
+        "first line is the preamble"
+    );
+    lines
+        .map(|l| serde_json::from_str(l).expect("json entry"))
+        .collect()
 }
 
 pub fn code(output: &Output) -> i32 {
