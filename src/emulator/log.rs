@@ -94,10 +94,10 @@ impl RequestLog {
     /// Records the body and whether the request took effect, before it is
     /// answered (or when it never will be).
     pub fn settle(&self, seq: u64, body: Option<Bytes>, applied: bool) {
-        let keep_body = self.keep == Keep::Everything;
+        let body = self.kept(body);
         self.update(seq, |entry| {
             entry.applied = applied;
-            entry.body = body.filter(|_| keep_body);
+            entry.body = body;
         });
     }
 
@@ -112,14 +112,22 @@ impl RequestLog {
 
     /// [`settle`](Self::settle) and [`answered`](Self::answered) at once.
     pub fn finish(&self, seq: u64, body: Option<Bytes>, applied: bool, status: u16) {
-        let keep_body = self.keep == Keep::Everything;
+        let body = self.kept(body);
         let answered_us = self.now_us();
         self.update(seq, |entry| {
             entry.applied = applied;
-            entry.body = body.filter(|_| keep_body);
+            entry.body = body;
             entry.status = Some(status);
             entry.answered_us = Some(answered_us);
         });
+    }
+
+    /// The body as the log keeps it: a copy of exactly its bytes, because
+    /// the body as read may share (and so pin) the connection's whole read
+    /// buffer.
+    fn kept(&self, body: Option<Bytes>) -> Option<Bytes> {
+        let body = body.filter(|_| self.keep == Keep::Everything)?;
+        Some(Bytes::copy_from_slice(&body))
     }
 
     fn update(&self, seq: u64, change: impl FnOnce(&mut Entry)) {
