@@ -5,6 +5,14 @@
 //! The parts: [`script`] reads and matches fault rules, [`store`] keeps
 //! customers, [`log`] records requests, `server` speaks HTTP. This file
 //! holds the settings, starting and stopping.
+//!
+//! A customer request is answered in this order: it is numbered and
+//! logged on arrival (so `nth_request` counts every request but the
+//! `/emulator/...` ones), its body is read, a wrong or missing key gets 401
+//! and a body over `max_body_bytes` gets 413 (neither reaches the rules nor
+//! counts as an attempt), then the first matching rule decides the answer;
+//! with no rule matching, the emulator answers as Laudspeaker does. A
+//! request a rule applies takes effect on arrival, before any delay.
 
 pub mod log;
 pub mod script;
