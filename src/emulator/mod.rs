@@ -264,32 +264,3 @@ async fn stop_signal() -> anyhow::Result<()> {
         .context("cannot watch Ctrl-C")?;
     Ok(())
 }
-
-/// Emulator settings (stub).
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    pub api_key: Option<String>,
-    pub script: Option<PathBuf>,
-}
-
-/// A running emulator (stub).
-pub struct Running {
-    pub addr: SocketAddr,
-}
-
-impl Running {
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub async fn customer_count(&self) -> usize {
-        unimplemented!()
-    }
-
-    pub async fn shutdown(self) {}
-}
-
-/// Starts an emulator in this process (stub).
-pub async fn spawn(_config: Config, _listen: SocketAddr) -> anyhow::Result<Running> {
-    unimplemented!()
-}
