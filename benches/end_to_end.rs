@@ -90,7 +90,7 @@ fn run_import(input: &Path, mapping: &Path, dir: &Path, url: Option<&str>, extra
         .arg(mapping)
         .arg("--dead-letter")
         .arg(dir.join("bench.dead-letter.ndjson"))
-        .args(["--progress", "none"])
+        .args(["--progress", "none", "--quiet"])
         .args(extra)
         .env_remove("LAUDSPEAKER_API_KEY");
     match url {
