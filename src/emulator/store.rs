@@ -13,23 +13,9 @@ use std::sync::{Mutex, MutexGuard};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-/// Attribute names the real server keeps for itself.
-pub const RESERVED_NAMES: &[&str] = &[
-    "id",
-    "_id",
-    "__v",
-    "ownerId",
-    "workspaceId",
-    "verified",
-    "journeys",
-    "journeyEnrollmentsDates",
-    "isAnonymous",
-    "customComponents",
-    "createdAt",
-    "workflows",
-    "posthogId",
-    "slackTeamId",
-];
+/// Attribute names the real server keeps for itself: the same list the
+/// importer checks mappings against, since both follow the real server.
+pub const RESERVED_NAMES: &[&str] = &crate::mapping::RESERVED;
 
 const SHARDS: usize = 16;
 

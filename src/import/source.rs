@@ -344,21 +344,8 @@ fn read_csv(
             }
         }
         let (line, raw) = (record.line, record.raw);
-        let item = match csv_item(&record, text, &mut scratch, builder) {
-            Ok(built) => Item::Built {
-                line,
-                key: built.0,
-                body: built.1,
-                raw,
-            },
-            Err(rejection) => Item::Rejected {
-                line,
-                raw,
-                rejection,
-                source_line: None,
-            },
-        };
-        if visit(item).is_break() {
+        let built = csv_item(&record, text, &mut scratch, builder);
+        if visit(item(line, raw, None, built)).is_break() {
             return Ok(());
         }
         progress(reader.bytes_consumed());
@@ -440,7 +427,17 @@ fn json_item<'a>(
     source_line: Option<u64>,
     builder: &'a mut BodyBuilder,
 ) -> Item<'a> {
-    match json_record(raw, builder) {
+    item(line, raw, source_line, json_record(raw, builder))
+}
+
+/// The item for a record's raw bytes and what building its body gave.
+fn item<'a>(
+    line: u64,
+    raw: &'a [u8],
+    source_line: Option<u64>,
+    built: Result<(&'a str, &'a [u8]), Rejection>,
+) -> Item<'a> {
+    match built {
         Ok((key, body)) => Item::Built {
             line,
             key,
@@ -575,19 +572,5 @@ fn refeed_item(
             reason: "empty record".into(),
         }),
     };
-    let item = match result {
-        Ok((key, body)) => Item::Built {
-            line,
-            key,
-            body,
-            raw,
-        },
-        Err(rejection) => Item::Rejected {
-            line,
-            raw,
-            rejection,
-            source_line,
-        },
-    };
-    visit(item)
+    visit(item(line, raw, source_line, result))
 }

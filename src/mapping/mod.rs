@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::convert::Conversion;
 
-pub use names::{check_attribute_name, check_path, split_path};
+pub use names::{check_attribute_name, check_path, split_path, RESERVED};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

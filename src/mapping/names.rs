@@ -2,7 +2,7 @@
 //! `shared/laudspeaker-api.md`), and how an NDJSON key path is written.
 
 /// Names Laudspeaker keeps for its own fields and refuses as attributes.
-const RESERVED: [&str; 14] = [
+pub const RESERVED: [&str; 14] = [
     "id",
     "_id",
     "__v",
