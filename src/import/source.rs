@@ -55,6 +55,8 @@ enum Reader {
     Csv {
         reader: Box<CsvReader<Source>>,
         text: FieldText,
+        /// Blank lines before the header, reported with the records.
+        leading_blank: u64,
     },
     Ndjson(NdjsonReader<Source>),
     /// A dead-letter file; `csv` is set when its records are CSV.
@@ -103,6 +105,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
             let reader = Reader::Csv {
                 reader: Box::new(reader),
                 text: opened.text,
+                leading_blank: header.blank_before,
             };
             Ok(Input {
                 reader,
@@ -126,6 +129,8 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
 struct Header {
     fields: Vec<String>,
     raw: String,
+    /// Blank lines before the header line.
+    blank_before: u64,
 }
 
 /// Refuses a file that is one JSON document rather than one object a line:
@@ -183,7 +188,12 @@ fn read_header<R: Read>(
         Some(raw) => raw.into_owned(),
         None => String::from_utf8_lossy(record.raw).into_owned(),
     };
-    Ok(Header { fields, raw })
+    let blank_before = record.blank_lines_before;
+    Ok(Header {
+        fields,
+        raw,
+        blank_before,
+    })
 }
 
 /// Binds the mapping to a CSV header; a failure names the delimiter the
@@ -319,7 +329,16 @@ impl Input {
     ) -> io::Result<()> {
         let builder = &mut self.builder;
         match &mut self.reader {
-            Reader::Csv { reader, text } => read_csv(reader, *text, builder, visit, progress),
+            Reader::Csv {
+                reader,
+                text,
+                leading_blank,
+            } => {
+                if visit_blanks(std::mem::take(leading_blank), visit).is_break() {
+                    return Ok(());
+                }
+                read_csv(reader, *text, builder, visit, progress)
+            }
             Reader::Ndjson(reader) => read_ndjson(reader, builder, visit, progress),
             Reader::Refeed { lines, csv } => read_refeed(lines, *csv, builder, visit, progress),
         }
@@ -336,12 +355,12 @@ fn read_csv(
     let mut scratch = Scratch::default();
     loop {
         let Some(record) = reader.next_record()? else {
+            // The input ends here whether or not the visitor stops.
+            let _ = visit_blanks(reader.trailing_blank_lines(), visit);
             return Ok(());
         };
-        for _ in 0..record.blank_lines_before {
-            if visit(Item::Blank).is_break() {
-                return Ok(());
-            }
+        if visit_blanks(record.blank_lines_before, visit).is_break() {
+            return Ok(());
         }
         let (line, raw) = (record.line, record.raw);
         let built = csv_item(&record, text, &mut scratch, builder);
@@ -350,6 +369,14 @@ fn read_csv(
         }
         progress(reader.bytes_consumed());
     }
+}
+
+/// Reports `count` skipped blank lines.
+fn visit_blanks(count: u64, visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>) -> ControlFlow<()> {
+    for _ in 0..count {
+        visit(Item::Blank)?;
+    }
+    ControlFlow::Continue(())
 }
 
 /// One CSV record through the structure checks and the body builder.

@@ -30,6 +30,8 @@ pub struct CsvReader<R> {
     prev_cr: bool,
     /// Bytes handed out as records or skipped so far.
     consumed: u64,
+    /// Blank lines after the last record.
+    trailing_blank: u64,
 }
 
 /// One record, borrowed from the reader until the next call.
@@ -175,6 +177,7 @@ impl<R: Read> CsvReader<R> {
             line: 1,
             prev_cr: false,
             consumed: 0,
+            trailing_blank: 0,
         }
     }
 
@@ -183,10 +186,17 @@ impl<R: Read> CsvReader<R> {
         self.consumed
     }
 
+    /// Blank lines between the last record and the end of the input, known
+    /// once `next_record` has returned `None`.
+    pub fn trailing_blank_lines(&self) -> u64 {
+        self.trailing_blank
+    }
+
     /// The next record, or `None` at the end of the input.
     pub fn next_record(&mut self) -> io::Result<Option<CsvRecord<'_>>> {
         let blank_lines_before = self.skip_line_breaks()?;
         if self.buf.at_eof() {
+            self.trailing_blank += blank_lines_before;
             return Ok(None);
         }
         self.buf.start = self.buf.pos;
@@ -385,6 +395,13 @@ mod tests {
                 { rec(7, "3", &["3"], 0) },
             ]
         );
+    }
+
+    #[test]
+    fn blank_lines_after_the_last_record_are_counted() {
+        let mut reader = CsvReader::new(&b"k\r\n1\r\n\r\n\n"[..], b',');
+        while reader.next_record().expect("read").is_some() {}
+        assert_eq!(reader.trailing_blank_lines(), 2);
     }
 
     #[test]
