@@ -284,13 +284,14 @@ impl BodyBuilder {
                 RejectKind::Key,
                 format!("primary key `{from}` is missing from the record"),
             )),
-            Ok(None) => Err(reject(
-                RejectKind::Key,
-                format!(
-                    "primary key `{from}` is empty ({})",
-                    shown.unwrap_or("null")
-                ),
-            )),
+            Ok(None) => {
+                let what = match shown {
+                    None | Some("null") => " (null)",
+                    Some(_) => "",
+                };
+                let reason = format!("primary key `{from}` is empty{what}");
+                Err(reject(RejectKind::Key, reason))
+            }
             Err(e) => {
                 let mut rejection = value_rejection(from, shown.unwrap_or(""), &e.0);
                 rejection.kind = RejectKind::Key;
@@ -313,7 +314,10 @@ impl BodyBuilder {
                 self.body.push(b',');
             }
             self.body.extend_from_slice(prefix);
-            escape_json_str(&self.key, &mut self.body);
+            // The server stores the key attribute as the key it matched,
+            // which it trims: the copy must be trimmed the same way, or the
+            // next import would not find this customer.
+            escape_json_str(self.key.trim(), &mut self.body);
         }
         self.body.extend_from_slice(b"}}");
         if self.body.len() > self.max_body_bytes {
