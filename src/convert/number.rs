@@ -157,25 +157,32 @@ fn explain(text: &str, fault: Fault) -> String {
         "Infinity is not accepted".to_string()
     } else if lower.starts_with("0x") {
         "hexadecimal is not accepted".to_string()
-    } else if text.contains(',') {
+    } else if text.contains(',') && numeric_but_for(text, |c| c == ',') {
         explain_comma(text).to_string()
-    } else if text.chars().any(char::is_whitespace) {
+    } else if text.contains(char::is_whitespace) && numeric_but_for(text, char::is_whitespace) {
         "white space inside (thousands separators are not accepted)".to_string()
     } else {
         match fault {
             Fault::NoDigits => "no digits".to_string(),
             Fault::NoFractionDigits => "no digit after the decimal point".to_string(),
             Fault::NoExponentDigits => "no digit in the exponent".to_string(),
-            Fault::Unexpected(at) => {
-                let found = text[at..].chars().next().unwrap_or(' ');
-                format!("unexpected `{found}`")
-            }
+            Fault::Unexpected(at) => match text[at..].chars().next().unwrap_or(' ') {
+                found if found.is_whitespace() => "unexpected white space".to_string(),
+                found => format!("unexpected `{found}`"),
+            },
         }
     };
     format!("not a number: {why}")
 }
 
 /// Tells a decimal comma (`12,5`) from a comma that may group thousands.
+/// Whether `text` is made of number characters and `separator`s only, so a
+/// hint about digit grouping fits; other text is told its first odd letter.
+fn numeric_but_for(text: &str, separator: impl Fn(char) -> bool) -> bool {
+    text.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | '+' | '-') || separator(c))
+}
+
 fn explain_comma(text: &str) -> &'static str {
     let mut groups = text.split(',');
     let _ = groups.next();
@@ -324,6 +331,13 @@ mod tests {
         assert_eq!(refused("12 345"), inner);
         assert_eq!(refused("12\u{a0}345"), inner);
         assert_eq!(refused("- 5"), inner);
+    }
+
+    #[test]
+    fn text_with_letters_is_told_its_first_odd_character_not_a_grouping_hint() {
+        assert_eq!(refused("WA1 1DP"), "not a number: unexpected `W`");
+        assert_eq!(refused("12 kg"), "not a number: unexpected white space");
+        assert_eq!(refused("a,b"), "not a number: unexpected `a`");
     }
 
     #[test]
