@@ -642,7 +642,7 @@ fn laudspeaker_empty_fixture_imports_no_customer() {
 }
 
 #[test]
-#[ignore = "bug: CSV blank lines at the end of the file are skipped without being counted"]
+
 fn laudspeaker_empty_fixture_counts_its_blank_line_as_read_and_skipped() {
     let file = "laudspeaker-fixtures/empty-customers-for-segemnt.csv";
     let workspace = Workspace::new();
@@ -841,7 +841,7 @@ fn salesforce_key_wrapped_in_ideographic_spaces_is_one_customer_under_the_trimme
 }
 
 #[test]
-#[ignore = "bug: the primary-key attribute copy keeps white space the server trims off the key"]
+
 fn salesforce_key_wrapped_in_ideographic_spaces_sets_the_key_attribute_trimmed() {
     let file = "salesforce-dataloader/upsertAccountSmallTemplate.csv";
     let workspace = Workspace::new();
@@ -1048,7 +1048,7 @@ fn northwind_customers_keep_international_text_and_postcodes() {
 }
 
 #[test]
-#[ignore = "bug: a number column's reason blames thousands separators for any text with a space"]
+
 fn northwind_postcodes_typed_as_numbers_are_refused_naming_the_first_stray_character() {
     let file = "northwind/customers.csv";
     let workspace = Workspace::new();
