@@ -23,7 +23,11 @@ pub struct Preamble {
     /// "csv" or "ndjson".
     pub format: &'static str,
     pub delimiter: Option<char>,
+    /// The encoding of the `raw` texts: what a re-import decodes them with.
     pub encoding: &'static str,
+    /// The input file's own encoding, when it differs (UTF-16 input is
+    /// transcoded, so its records are kept as UTF-8).
+    pub file_encoding: Option<&'static str>,
     /// The CSV header line as read (original text).
     pub header: Option<String>,
 }
@@ -38,6 +42,9 @@ impl Preamble {
             inner.insert("delimiter".into(), delimiter.to_string().into());
         }
         inner.insert("encoding".into(), self.encoding.into());
+        if let Some(file_encoding) = self.file_encoding {
+            inner.insert("file_encoding".into(), file_encoding.into());
+        }
         if let Some(header) = &self.header {
             inner.insert("header".into(), header.clone().into());
         }
@@ -164,6 +171,7 @@ mod tests {
             format: "csv",
             delimiter: Some(','),
             encoding: "utf-8",
+            file_encoding: None,
             header: Some("email,name".into()),
         }
     }

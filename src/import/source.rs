@@ -91,6 +91,8 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
         format: "ndjson",
         delimiter: None,
         encoding: opened.text.name(),
+        file_encoding: Some(opened.encoding.name())
+            .filter(|name| !name.eq_ignore_ascii_case(opened.text.name())),
         header: None,
     };
     match format {
@@ -284,6 +286,7 @@ fn open_refeed(
         format: "ndjson",
         delimiter: None,
         encoding: text.name(),
+        file_encoding: None,
         header: None,
     };
     // The first line (the preamble) was consumed: entries start on line 2.
