@@ -1,33 +1,34 @@
 //! Strict JSON: reading exactly one JSON value with no repeated object key,
 //! and writing JSON values back out unchanged.
 //!
-//! serde_json does the parsing; a visitor of our own builds the
-//! [`Value`] so that a repeated key is refused instead of overwriting the
-//! first one. Numbers keep their exact source text (serde_json's
-//! `arbitrary_precision`).
+//! The reader is our own: serde_json refuses nothing it can overwrite (a
+//! repeated key keeps the last value) and respells number exponents (`1E5`
+//! becomes `1e+5`), while a record must be refused on a repeated key and a
+//! number sent as text must keep its source spelling. The values it builds
+//! are serde_json's, so the rest of the pipeline writes them as usual.
 
-use std::fmt;
-
-use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 use super::{ConvertError, JsonError};
 
-/// The key under which serde_json's `arbitrary_precision` hands a number to
-/// a visitor, as a one-entry map whose value is the number's text.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+/// Deepest nesting read; deeper input is refused rather than risking the
+/// stack (each level is one call frame here and in `Value`'s drop).
+const MAX_DEPTH: usize = 512;
 
 /// Parses exactly one JSON value, refusing repeated object keys at any level
 /// and any text after the value. Numbers keep their exact source text.
 pub fn parse_strict_json(text: &[u8]) -> Result<Value, JsonError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(text);
-    let value = StrictValue
-        .deserialize(&mut deserializer)
-        .map_err(|error| parse_error(text, &error))?;
-    match deserializer.end() {
-        Ok(()) => Ok(value),
-        Err(error) => Err(trailing_error(text, &error)),
+    let mut reader = Reader {
+        text,
+        pos: 0,
+        depth: 0,
+    };
+    let value = reader.value()?;
+    reader.skip_white_space();
+    if reader.pos < text.len() {
+        return Err(trailing_error(text, reader.pos));
     }
+    Ok(value)
 }
 
 /// Appends `value` as compact JSON; numbers keep their source text.
@@ -60,123 +61,305 @@ pub(crate) fn refuse_nul_inside(value: &Value) -> Result<(), ConvertError> {
     }
 }
 
-/// Builds a [`Value`], refusing repeated keys.
-struct StrictValue;
-
-impl<'de> DeserializeSeed<'de> for StrictValue {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
+/// A cursor over the text being read.
+struct Reader<'a> {
+    text: &'a [u8],
+    pos: usize,
+    depth: usize,
 }
 
-impl<'de> Visitor<'de> for StrictValue {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
+impl Reader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
     }
 
-    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
-        Ok(Value::Bool(value))
-    }
-
-    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Value, E> {
-        Number::from_f64(value)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number out of range"))
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_string()))
-    }
-
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(StrictValue)? {
-            items.push(item);
+    fn skip_white_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
         }
-        Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let Some(first) = access.next_key::<String>()? else {
-            return Ok(Value::Object(Map::new()));
-        };
-        if first == NUMBER_TOKEN {
-            let text: String = access.next_value()?;
-            let number = text.parse::<Number>().map_err(A::Error::custom)?;
-            return Ok(Value::Number(number));
+    /// An error at the current byte.
+    fn invalid(&self, what: &str) -> JsonError {
+        JsonError {
+            column: self.pos + 1,
+            message: format!("invalid JSON: {what}"),
         }
+    }
+
+    fn truncated(&self, while_reading: &str) -> JsonError {
+        JsonError {
+            column: self.pos.max(1),
+            message: format!(
+                "truncated JSON: unexpected end of input (EOF while parsing {while_reading})"
+            ),
+        }
+    }
+
+    fn value(&mut self) -> Result<Value, JsonError> {
+        self.skip_white_space();
+        match self.peek() {
+            None => Err(self.truncated("a value")),
+            Some(b'{') => self.nested(Self::object),
+            Some(b'[') => self.nested(Self::array),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b't') => self.word("true", Value::Bool(true)),
+            Some(b'f') => self.word("false", Value::Bool(false)),
+            Some(b'n') => self.word("null", Value::Null),
+            Some(_) => Err(self.invalid("expected value")),
+        }
+    }
+
+    /// Reads an object or array one level deeper, within `MAX_DEPTH`.
+    fn nested(
+        &mut self,
+        read: fn(&mut Self) -> Result<Value, JsonError>,
+    ) -> Result<Value, JsonError> {
+        if self.depth == MAX_DEPTH {
+            return Err(self.invalid(&format!(
+                "recursion limit exceeded (more than {MAX_DEPTH} levels of nesting)"
+            )));
+        }
+        self.depth += 1;
+        let value = read(self);
+        self.depth -= 1;
+        value
+    }
+
+    /// `true`, `false` or `null`; a misspelling is reported where it starts.
+    fn word(&mut self, word: &str, value: Value) -> Result<Value, JsonError> {
+        for &expected in word.as_bytes() {
+            match self.peek() {
+                Some(byte) if byte == expected => self.pos += 1,
+                Some(_) => return Err(self.invalid("expected value")),
+                None => return Err(self.truncated("a value")),
+            }
+        }
+        Ok(value)
+    }
+
+    fn object(&mut self) -> Result<Value, JsonError> {
+        self.pos += 1;
         let mut map = Map::new();
-        let mut key = first;
+        self.skip_white_space();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(map));
+        }
         loop {
-            let value = access.next_value_seed(StrictValue)?;
+            self.skip_white_space();
+            match self.peek() {
+                Some(b'"') => {}
+                Some(b'}') if !map.is_empty() => return Err(self.invalid("trailing comma")),
+                Some(_) => return Err(self.invalid("key must be a string")),
+                None => return Err(self.truncated("an object")),
+            }
+            let key = self.string()?;
+            if map.contains_key(&key) {
+                let at = self.pos;
+                return Err(JsonError {
+                    column: at,
+                    message: format!("invalid JSON: key `{key}` repeated"),
+                });
+            }
+            self.skip_white_space();
+            match self.peek() {
+                Some(b':') => self.pos += 1,
+                Some(_) => return Err(self.invalid("expected `:`")),
+                None => return Err(self.truncated("an object")),
+            }
+            let value = self.value()?;
             map.insert(key, value);
-            match access.next_key::<String>()? {
-                Some(next) if map.contains_key(&next) => {
-                    return Err(A::Error::custom(format_args!("key `{next}` repeated")));
+            self.skip_white_space();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Value::Object(map));
                 }
-                Some(next) => key = next,
-                None => return Ok(Value::Object(map)),
+                Some(_) => return Err(self.invalid("expected `,` or `}`")),
+                None => return Err(self.truncated("an object")),
             }
         }
     }
-}
 
-/// The 1-based byte column in `text` of serde_json's line and column.
-fn column_of(text: &[u8], line: usize, column: usize) -> usize {
-    let line_start = memchr::memchr_iter(b'\n', text)
-        .nth(line.saturating_sub(2))
-        .map_or(0, |newline| newline + 1);
-    let start = if line <= 1 { 0 } else { line_start };
-    (start + column).max(1)
-}
+    fn array(&mut self) -> Result<Value, JsonError> {
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_white_space();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_white_space();
+            if self.peek() == Some(b']') && !items.is_empty() {
+                return Err(self.invalid("trailing comma"));
+            }
+            items.push(self.value()?);
+            self.skip_white_space();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                Some(_) => return Err(self.invalid("expected `,` or `]`")),
+                None => return Err(self.truncated("a list")),
+            }
+        }
+    }
 
-/// serde_json's message without its " at line L column C" suffix.
-fn bare_message(error: &serde_json::Error) -> String {
-    let message = error.to_string();
-    match message.rfind(" at line ") {
-        Some(end) => message[..end].to_string(),
-        None => message,
+    /// A number, kept exactly as written once its grammar is checked.
+    fn number(&mut self) -> Result<Value, JsonError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => {
+                self.pos += 1;
+                if matches!(self.peek(), Some(b'0'..=b'9')) {
+                    return Err(self.invalid("invalid number"));
+                }
+            }
+            Some(b'1'..=b'9') => self.digits(),
+            Some(_) => return Err(self.invalid("invalid number")),
+            None => return Err(self.truncated("a number")),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            self.required_digits()?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            self.required_digits()?;
+        }
+        let source = std::str::from_utf8(&self.text[start..self.pos])
+            .expect("a number is ASCII")
+            .to_string();
+        Ok(Value::Number(exact_number(source)))
+    }
+
+    fn digits(&mut self) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+    }
+
+    fn required_digits(&mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'0'..=b'9') => {
+                self.digits();
+                Ok(())
+            }
+            Some(_) => Err(self.invalid("invalid number")),
+            None => Err(self.truncated("a number")),
+        }
+    }
+
+    /// A string, escapes resolved; the cursor ends after its closing quote.
+    fn string(&mut self) -> Result<String, JsonError> {
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let rest = &self.text[self.pos..];
+            let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
+                self.pos = self.text.len();
+                return Err(self.truncated("a string"));
+            };
+            let chunk = &rest[..stop];
+            if let Some(at) = chunk.iter().position(|&b| b < 0x20) {
+                self.pos += at;
+                return Err(self
+                    .invalid("control character (\\u0000-\\u001F) found while parsing a string"));
+            }
+            let chunk = std::str::from_utf8(chunk).map_err(|e| JsonError {
+                column: self.pos + e.valid_up_to() + 1,
+                message: "invalid JSON: invalid UTF-8 in a string".to_string(),
+            })?;
+            out.push_str(chunk);
+            self.pos += stop + 1;
+            if rest[stop] == b'"' {
+                return Ok(out);
+            }
+            self.escape(&mut out)?;
+        }
+    }
+
+    /// The escape after a backslash (already consumed).
+    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
+        let Some(byte) = self.peek() else {
+            return Err(self.truncated("a string"));
+        };
+        self.pos += 1;
+        let c = match byte {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => self.unicode_escape()?,
+            _ => {
+                self.pos -= 1;
+                return Err(self.invalid("invalid escape"));
+            }
+        };
+        out.push(c);
+        Ok(())
+    }
+
+    /// `\uXXXX`, with a surrogate pair read as one character.
+    fn unicode_escape(&mut self) -> Result<char, JsonError> {
+        let first = self.hex4()?;
+        if !(0xD800..0xDC00).contains(&first) {
+            return char::from_u32(u32::from(first))
+                .ok_or_else(|| self.invalid("lone trailing surrogate in hex escape"));
+        }
+        if self.text.get(self.pos..self.pos + 2) != Some(b"\\u") {
+            return Err(self.invalid("lone leading surrogate in hex escape"));
+        }
+        self.pos += 2;
+        let second = self.hex4()?;
+        if !(0xDC00..0xE000).contains(&second) {
+            return Err(self.invalid("lone leading surrogate in hex escape"));
+        }
+        let code = 0x10000 + ((u32::from(first) - 0xD800) << 10) + (u32::from(second) - 0xDC00);
+        Ok(char::from_u32(code).expect("a surrogate pair is a valid character"))
+    }
+
+    fn hex4(&mut self) -> Result<u16, JsonError> {
+        let Some(digits) = self.text.get(self.pos..self.pos + 4) else {
+            self.pos = self.text.len();
+            return Err(self.truncated("a string"));
+        };
+        let digits = std::str::from_utf8(digits).ok();
+        let value = digits.and_then(|d| u16::from_str_radix(d, 16).ok());
+        let value = value.ok_or_else(|| self.invalid("invalid escape"))?;
+        self.pos += 4;
+        Ok(value)
     }
 }
 
-fn parse_error(text: &[u8], error: &serde_json::Error) -> JsonError {
-    let column = column_of(text, error.line(), error.column());
-    let message = match error.classify() {
-        serde_json::error::Category::Eof => {
-            format!(
-                "truncated JSON: unexpected end of input ({})",
-                bare_message(error)
-            )
-        }
-        _ => format!("invalid JSON: {}", bare_message(error)),
-    };
-    JsonError { column, message }
+/// A number holding exactly `source`, which `Reader::number` has checked
+/// against the JSON grammar.
+fn exact_number(source: String) -> Number {
+    // serde_json offers no public constructor that keeps a number's
+    // spelling; this one is hidden but stable under `arbitrary_precision`,
+    // and a test below fails if it ever respells.
+    Number::from_string_unchecked(source)
 }
 
 /// Words for text after a complete value: a second value, or other text.
-fn trailing_error(text: &[u8], error: &serde_json::Error) -> JsonError {
-    let column = column_of(text, error.line(), error.column());
-    let rest = text.get(column - 1..).unwrap_or_default();
+fn trailing_error(text: &[u8], at: usize) -> JsonError {
+    let rest = &text[at..];
     let starts_value = matches!(rest.first(), Some(b'{' | b'[' | b'"' | b'-' | b'0'..=b'9'))
         || [&b"true"[..], b"false", b"null"]
             .iter()
@@ -187,7 +370,7 @@ fn trailing_error(text: &[u8], error: &serde_json::Error) -> JsonError {
         "text after the JSON value"
     };
     JsonError {
-        column,
+        column: at + 1,
         message: message.to_string(),
     }
 }
@@ -227,8 +410,11 @@ mod tests {
     fn numbers_keep_every_digit_of_their_source_text() {
         let text = "[1.50,-0,12345678901234567890123,0.000000000000000000001]";
         assert_eq!(round_trip(text), text);
-        // serde_json spells every exponent `e+N` / `e-N`; the digits stay.
-        assert_eq!(round_trip("[1E5,1e400,2E-07]"), "[1e+5,1e+400,2e-07]");
+        // Exponents keep their spelling too.
+        assert_eq!(
+            round_trip("[1E5,1e400,2E-07,3e+2]"),
+            "[1E5,1e400,2E-07,3e+2]"
+        );
         match parsed("0.10") {
             Value::Number(n) => assert_eq!(n.as_str(), "0.10"),
             other => panic!("not a number: {other}"),
@@ -334,6 +520,50 @@ mod tests {
         let deep = "[".repeat(100_000);
         let error = refused(&deep);
         assert!(error.message.contains("recursion limit"), "{error:?}");
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_read() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse_strict_json(deep.as_bytes()).is_ok());
+        let deeper = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(refused(&deeper).message.contains("recursion limit"));
+    }
+
+    #[test]
+    fn escapes_and_surrogate_pairs_are_resolved() {
+        assert_eq!(
+            parsed(r#""\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00""#),
+            Value::String("\"\\/\u{8}\u{c}\n\r\té😀".into())
+        );
+        assert!(refused(r#""\ud83d""#)
+            .message
+            .contains("lone leading surrogate"));
+        assert!(refused(r#""\ude00""#)
+            .message
+            .contains("lone trailing surrogate"));
+        assert_eq!(refused(r#""\x""#).message, "invalid JSON: invalid escape");
+        assert!(refused(r#""\u12""#).message.starts_with("truncated JSON"));
+    }
+
+    #[test]
+    fn number_text_is_kept_by_serde_json_as_given() {
+        // Guards the one hidden serde_json constructor this reader uses.
+        for text in ["1E5", "-0.0", "2e-07", "12345678901234567890123"] {
+            match parsed(text) {
+                Value::Number(n) => assert_eq!(n.to_string(), text),
+                other => panic!("not a number: {other}"),
+            }
+        }
+        assert_eq!(
+            refused("1.").message,
+            "truncated JSON: unexpected end of input (EOF while parsing a number)"
+        );
+        assert_eq!(refused("-x").message, "invalid JSON: invalid number");
+        assert_eq!(
+            refused("1e+").message,
+            "truncated JSON: unexpected end of input (EOF while parsing a number)"
+        );
     }
 
     #[test]
