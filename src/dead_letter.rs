@@ -23,11 +23,8 @@ pub struct Preamble {
     /// "csv" or "ndjson".
     pub format: &'static str,
     pub delimiter: Option<char>,
-    /// The encoding of the `raw` texts: what a re-import decodes them with.
+    /// The input file's encoding: what the `raw` bytes are in.
     pub encoding: &'static str,
-    /// The input file's own encoding, when it differs (UTF-16 input is
-    /// transcoded, so its records are kept as UTF-8).
-    pub file_encoding: Option<&'static str>,
     /// The CSV header line as read (original text).
     pub header: Option<String>,
 }
@@ -42,9 +39,6 @@ impl Preamble {
             inner.insert("delimiter".into(), delimiter.to_string().into());
         }
         inner.insert("encoding".into(), self.encoding.into());
-        if let Some(file_encoding) = self.file_encoding {
-            inner.insert("file_encoding".into(), file_encoding.into());
-        }
         if let Some(header) = &self.header {
             inner.insert("header".into(), header.clone().into());
         }
@@ -65,6 +59,9 @@ pub struct Entry<'a> {
     pub reason: &'a str,
     /// The record's original bytes, without line terminator.
     pub raw: &'a [u8],
+    /// The record as text, when `raw` is not UTF-8 text: what a person
+    /// edits before importing the file again.
+    pub text: Option<&'a str>,
     /// "structure", "value", "http", ...
     pub kind: &'a str,
     pub status: Option<u16>,
@@ -147,6 +144,9 @@ fn entry_json(entry: &Entry<'_>) -> Value {
             object.insert("raw_base64".into(), encoded.into())
         }
     };
+    if let Some(text) = entry.text {
+        object.insert("text".into(), text.into());
+    }
     object.insert("kind".into(), entry.kind.into());
     if let Some(status) = entry.status {
         object.insert("status".into(), status.into());
@@ -171,7 +171,6 @@ mod tests {
             format: "csv",
             delimiter: Some(','),
             encoding: "utf-8",
-            file_encoding: None,
             header: Some("email,name".into()),
         }
     }

@@ -6,6 +6,7 @@
 //! or skipped, and the summary says so.
 
 mod outcome;
+mod refeed;
 mod source;
 
 use std::fs::File;
@@ -52,7 +53,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     })?;
     let emit = open_emit(args.emit_requests.as_deref())?;
     let stats = Arc::new(Stats::default());
-    let recorder = Arc::new(Recorder::new(stats.clone(), dead_letters));
+    let recorder = Arc::new(Recorder::new(stats.clone(), dead_letters, input.codec));
     let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).ok();
     let progress = Progress::start(
         args.progress,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::dead_letter::{DeadLetters, Entry};
 use crate::deliver::{Failure, Job, Outcomes};
+use crate::input::decode::RecordCodec;
 use crate::stats::Stats;
 use crate::transform::Rejection;
 
@@ -13,16 +14,19 @@ use crate::transform::Rejection;
 pub struct Recorder {
     pub stats: Arc<Stats>,
     dead_letters: DeadLetters,
+    /// Turns a record as parsed back into the input's bytes.
+    codec: RecordCodec,
     /// Set when the dead-letter file could not be written: the run must
     /// not claim success for rows it could not keep.
     pub write_failed: AtomicBool,
 }
 
 impl Recorder {
-    pub fn new(stats: Arc<Stats>, dead_letters: DeadLetters) -> Self {
+    pub fn new(stats: Arc<Stats>, dead_letters: DeadLetters, codec: RecordCodec) -> Self {
         Recorder {
             stats,
             dead_letters,
+            codec,
             write_failed: AtomicBool::new(false),
         }
     }
@@ -40,10 +44,17 @@ impl Recorder {
         self.write(&entry);
     }
 
+    /// Writes an entry whose `raw` is the record as parsed.
     fn write(&self, entry: &Entry<'_>) {
         Stats::bump(&self.stats.dead_lettered);
         tracing::debug!(line = entry.line, kind = entry.kind, "row dead-lettered");
-        if let Err(error) = self.dead_letters.write(entry) {
+        let (raw, text) = self.codec.dead_letter(entry.raw);
+        let entry = Entry {
+            raw: &raw,
+            text: text.as_deref(),
+            ..entry.clone()
+        };
+        if let Err(error) = self.dead_letters.write(&entry) {
             if !self.write_failed.swap(true, Ordering::Relaxed) {
                 eprintln!(
                     "error: cannot write the dead-letter file {}: {error}",
@@ -72,6 +83,7 @@ impl Outcomes for Recorder {
             status: failure.status,
             attempts: Some(failure.attempts),
             source_line: None,
+            text: None,
         };
         self.write(&entry);
     }

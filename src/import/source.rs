@@ -1,28 +1,26 @@
 //! Opening the input: format, encoding, header, and the mapping bound to
 //! it; then reading it record by record into request bodies.
 //!
-//! A dead-letter file of an earlier run is an input too: its preamble says
-//! how its records were read, so each is parsed again exactly as before.
+//! A dead-letter file of an earlier run is an input too ([`super::refeed`]).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use base64::Engine;
 use serde_json::Value;
 
 use crate::convert::parse_strict_json;
 use crate::dead_letter::Preamble;
 use crate::failure::Failure;
 use crate::input::csv::{CsvReader, FieldProblem, Scratch};
-use crate::input::decode::{self, FieldText};
+use crate::input::decode::{self, FieldText, RecordCodec};
 use crate::input::detect_format;
 use crate::input::ndjson::NdjsonReader;
 use crate::mapping::{Format, Mapping};
 use crate::transform::{BodyBuilder, RejectKind, Rejection};
 
-type Source = Box<dyn Read + Send>;
+pub(super) type Source = Box<dyn Read + Send>;
 
 /// What reading one record produced.
 pub enum Item<'a> {
@@ -46,24 +44,26 @@ pub enum Item<'a> {
 
 /// An input opened, checked against the mapping, ready to read.
 pub struct Input {
-    reader: Reader,
-    builder: BodyBuilder,
+    pub(super) reader: Reader,
+    pub(super) builder: BodyBuilder,
     pub preamble: Preamble,
+    /// How this input's records map back to its bytes.
+    pub codec: RecordCodec,
 }
 
-enum Reader {
+pub(super) enum Reader {
     Csv {
         reader: Box<CsvReader<Source>>,
         text: FieldText,
         /// Blank lines before the header, reported with the records.
         leading_blank: u64,
     },
-    Ndjson(NdjsonReader<Source>),
-    /// A dead-letter file; `csv` is set when its records are CSV.
-    Refeed {
-        lines: NdjsonReader<Source>,
-        csv: Option<(u8, FieldText)>,
+    Ndjson {
+        reader: NdjsonReader<Source>,
+        text: FieldText,
     },
+    /// A dead-letter file of an earlier run.
+    Refeed(super::refeed::Refeed),
 }
 
 /// Opens `path` and binds `mapping` to it. Fails (exit 2) when the file as
@@ -74,7 +74,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
         .map_err(|e| Failure::before_sending(format!("cannot open input {shown}: {e}")))?;
     let mut file = BufReader::new(file);
     if let Some(preamble) = dead_letter_preamble(&mut file, &shown)? {
-        return open_refeed(Box::new(file), preamble, mapping, max_body_bytes, &shown);
+        return super::refeed::open(Box::new(file), &preamble, mapping, max_body_bytes, &shown);
     }
     let format = detect_format(mapping.source.format, path).ok_or_else(|| {
         Failure::before_sending(format!("cannot tell the format of {shown}"))
@@ -85,72 +85,82 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
     })?;
     let read_error = |e: io::Error| Failure::before_sending(format!("cannot read {shown}: {e}"));
     let opened = decode::open(file, mapping.source.encoding).map_err(read_error)?;
+    let codec = opened.codec;
     let mut preamble = Preamble {
         input: shown.clone(),
         mapping: mapping.path.display().to_string(),
         format: "ndjson",
         delimiter: None,
-        encoding: opened.text.name(),
-        file_encoding: Some(opened.encoding.name())
-            .filter(|name| !name.eq_ignore_ascii_case(opened.text.name())),
+        encoding: codec.encoding.name(),
         header: None,
     };
     match format {
         Format::Csv => {
             let delimiter = mapping.source.delimiter;
             let mut reader = CsvReader::new(opened.reader, delimiter);
-            let header = read_header(&mut reader, opened.text, &shown)?;
+            let header = read_header(&mut reader, codec.text, &shown)?;
             let builder = bind(mapping, &header.fields, max_body_bytes, &shown)?;
             preamble.format = "csv";
             preamble.delimiter = Some(delimiter as char);
             preamble.header = Some(header.raw);
             let reader = Reader::Csv {
                 reader: Box::new(reader),
-                text: opened.text,
+                text: codec.text,
                 leading_blank: header.blank_before,
             };
             Ok(Input {
                 reader,
                 builder,
                 preamble,
+                codec,
             })
         }
         Format::Ndjson => {
             refuse_whole_json(&opened.reader_head, &shown)?;
             let builder = BodyBuilder::for_ndjson(mapping, max_body_bytes);
-            let reader = Reader::Ndjson(NdjsonReader::new(opened.reader));
+            let reader = Reader::Ndjson {
+                reader: NdjsonReader::new(opened.reader),
+                text: codec.text,
+            };
             Ok(Input {
                 reader,
                 builder,
                 preamble,
+                codec,
             })
         }
     }
 }
 
-struct Header {
-    fields: Vec<String>,
+pub(super) struct Header {
+    pub(super) fields: Vec<String>,
     raw: String,
     /// Blank lines before the header line.
     blank_before: u64,
 }
 
 /// Refuses a file that is one JSON document rather than one object a line:
-/// a JSON array, or an object pretty-printed over several lines.
+/// an array or object pretty-printed over several lines, or a file that is
+/// a single array. A first line that is a complete value among other lines
+/// is only that line's problem, and is dead-lettered like any other.
 fn refuse_whole_json(head: &[u8], shown: &str) -> Result<(), Failure> {
-    let first_line = head
+    let mut lines = head
         .split(|&b| b == b'\n')
-        .find(|l| !l.trim_ascii().is_empty());
-    let Some(first_line) = first_line.map(<[u8]>::trim_ascii) else {
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty());
+    let Some(first) = lines.next() else {
         return Ok(());
     };
-    if first_line.starts_with(b"[") {
+    let whole_file_seen = head.len() < decode::HEAD_BYTES;
+    let single_array = first.starts_with(b"[")
+        && (parse_strict_json(first).is_err() || (whole_file_seen && lines.next().is_none()));
+    if single_array {
         return Err(Failure::before_sending(format!(
             "{shown} holds a JSON array, not NDJSON (one JSON object per line)"
         ))
         .with_hint("convert it first, e.g. `jq -c '.[]' file.json > file.ndjson`"));
     }
-    if first_line == b"{" {
+    if first == b"{" {
         return Err(Failure::before_sending(format!(
             "{shown} holds pretty-printed JSON, not NDJSON (one JSON object per line)"
         ))
@@ -159,7 +169,7 @@ fn refuse_whole_json(head: &[u8], shown: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn read_header<R: Read>(
+pub(super) fn read_header<R: Read>(
     reader: &mut CsvReader<R>,
     text: FieldText,
     shown: &str,
@@ -200,7 +210,7 @@ fn read_header<R: Read>(
 
 /// Binds the mapping to a CSV header; a failure names the delimiter the
 /// file seems to use when the header came out as one column.
-fn bind(
+pub(super) fn bind(
     mapping: &Mapping,
     header: &[String],
     max_body_bytes: usize,
@@ -259,69 +269,6 @@ fn dead_letter_preamble(file: &mut BufReader<File>, shown: &str) -> Result<Optio
     Ok(Some(value["dead_letter"].clone()))
 }
 
-fn open_refeed(
-    file: Source,
-    original: Value,
-    mapping: &Mapping,
-    max_body_bytes: usize,
-    shown: &str,
-) -> Result<Input, Failure> {
-    let text_of = |key: &str| {
-        original
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let encoding = text_of("encoding").unwrap_or_else(|| "utf-8".into());
-    let encoding =
-        encoding_rs::Encoding::for_label(encoding.as_bytes()).unwrap_or(encoding_rs::UTF_8);
-    let text = if encoding == encoding_rs::UTF_8 {
-        FieldText::Utf8
-    } else {
-        FieldText::Legacy(encoding)
-    };
-    let mut preamble = Preamble {
-        input: shown.to_string(),
-        mapping: mapping.path.display().to_string(),
-        format: "ndjson",
-        delimiter: None,
-        encoding: text.name(),
-        file_encoding: None,
-        header: None,
-    };
-    // The first line (the preamble) was consumed: entries start on line 2.
-    let mut lines = NdjsonReader::new(file);
-    lines.skip_lines(1);
-    if text_of("format").as_deref() == Some("csv") {
-        let delimiter = text_of("delimiter")
-            .and_then(|d| d.bytes().next())
-            .unwrap_or(b',');
-        let header_line = text_of("header").unwrap_or_default();
-        let source: Source = Box::new(io::Cursor::new(header_line.clone().into_bytes()));
-        let mut header_reader = CsvReader::new(source, delimiter);
-        let header = read_header(&mut header_reader, FieldText::Utf8, shown)?;
-        let builder = bind(mapping, &header.fields, max_body_bytes, shown)?;
-        preamble.format = "csv";
-        preamble.delimiter = Some(delimiter as char);
-        preamble.header = Some(header_line);
-        let reader = Reader::Refeed {
-            lines,
-            csv: Some((delimiter, text)),
-        };
-        return Ok(Input {
-            reader,
-            builder,
-            preamble,
-        });
-    }
-    let builder = BodyBuilder::for_ndjson(mapping, max_body_bytes);
-    Ok(Input {
-        reader: Reader::Refeed { lines, csv: None },
-        builder,
-        preamble,
-    })
-}
-
 impl Input {
     /// Reads every record, handing each outcome to `visit`, until the input
     /// ends or `visit` breaks. `progress` receives the bytes consumed.
@@ -342,8 +289,8 @@ impl Input {
                 }
                 read_csv(reader, *text, builder, visit, progress)
             }
-            Reader::Ndjson(reader) => read_ndjson(reader, builder, visit, progress),
-            Reader::Refeed { lines, csv } => read_refeed(lines, *csv, builder, visit, progress),
+            Reader::Ndjson { reader, text } => read_ndjson(reader, *text, builder, visit, progress),
+            Reader::Refeed(refeed) => refeed.read_all(builder, visit, progress),
         }
     }
 }
@@ -375,7 +322,10 @@ fn read_csv(
 }
 
 /// Reports `count` skipped blank lines.
-fn visit_blanks(count: u64, visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>) -> ControlFlow<()> {
+pub(super) fn visit_blanks(
+    count: u64,
+    visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     for _ in 0..count {
         visit(Item::Blank)?;
     }
@@ -383,7 +333,7 @@ fn visit_blanks(count: u64, visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>) 
 }
 
 /// One CSV record through the structure checks and the body builder.
-fn csv_item<'b>(
+pub(super) fn csv_item<'b>(
     record: &crate::input::csv::CsvRecord<'_>,
     text: FieldText,
     scratch: &mut Scratch,
@@ -431,6 +381,7 @@ fn field_rejection(
 
 fn read_ndjson(
     reader: &mut NdjsonReader<Source>,
+    text: FieldText,
     builder: &mut BodyBuilder,
     visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
     progress: &mut dyn FnMut(u64),
@@ -442,7 +393,7 @@ fn read_ndjson(
         let item = if line.blank {
             Item::Blank
         } else {
-            json_item(line.line, line.raw, None, builder)
+            json_item(line.line, line.raw, text, None, builder)
         };
         if visit(item).is_break() {
             return Ok(());
@@ -451,17 +402,18 @@ fn read_ndjson(
     }
 }
 
-fn json_item<'a>(
+pub(super) fn json_item<'a>(
     line: u64,
     raw: &'a [u8],
+    text: FieldText,
     source_line: Option<u64>,
     builder: &'a mut BodyBuilder,
 ) -> Item<'a> {
-    item(line, raw, source_line, json_record(raw, builder))
+    item(line, raw, source_line, json_record(raw, text, builder))
 }
 
 /// The item for a record's raw bytes and what building its body gave.
-fn item<'a>(
+pub(super) fn item<'a>(
     line: u64,
     raw: &'a [u8],
     source_line: Option<u64>,
@@ -485,19 +437,20 @@ fn item<'a>(
 
 fn json_record<'b>(
     raw: &[u8],
+    text: FieldText,
     builder: &'b mut BodyBuilder,
 ) -> Result<(&'b str, &'b [u8]), Rejection> {
     let structure = |reason: String| Rejection {
         kind: RejectKind::Structure,
         reason,
     };
-    if std::str::from_utf8(raw).is_err() {
+    let Some(decoded) = text.decode(raw) else {
         return Err(Rejection {
             kind: RejectKind::Encoding,
-            reason: "the line is not valid UTF-8".into(),
+            reason: format!("the line is not valid {}", text.name()),
         });
-    }
-    let value = parse_strict_json(raw).map_err(|e| {
+    };
+    let value = parse_strict_json(decoded.as_bytes()).map_err(|e| {
         structure(format!(
             "invalid JSON at column {}: {}",
             e.column, e.message
@@ -522,85 +475,4 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-fn read_refeed(
-    lines: &mut NdjsonReader<Source>,
-    csv: Option<(u8, FieldText)>,
-    builder: &mut BodyBuilder,
-    visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
-    progress: &mut dyn FnMut(u64),
-) -> io::Result<()> {
-    let mut scratch = Scratch::default();
-    loop {
-        let Some(line) = lines.next_line()? else {
-            return Ok(());
-        };
-        let (number, entry) = (line.line, line.raw);
-        let flow = if line.blank {
-            visit(Item::Blank)
-        } else {
-            match entry_raw(entry) {
-                Err(rejection) => visit(Item::Rejected {
-                    line: number,
-                    raw: entry,
-                    rejection,
-                    source_line: None,
-                }),
-                Ok((raw, source_line)) => {
-                    refeed_item(number, &raw, source_line, csv, &mut scratch, builder, visit)
-                }
-            }
-        };
-        if flow.is_break() {
-            return Ok(());
-        }
-        progress(lines.bytes_consumed());
-    }
-}
-
-/// The original record bytes and line of one dead-letter entry.
-fn entry_raw(entry: &[u8]) -> Result<(Vec<u8>, Option<u64>), Rejection> {
-    let structure = |reason: &str| Rejection {
-        kind: RejectKind::Structure,
-        reason: reason.into(),
-    };
-    let value: Value = serde_json::from_slice(entry)
-        .map_err(|_| structure("not a dead-letter entry: invalid JSON"))?;
-    let source_line = value
-        .get("source_line")
-        .or(value.get("line"))
-        .and_then(Value::as_u64);
-    if let Some(raw) = value.get("raw").and_then(Value::as_str) {
-        return Ok((raw.as_bytes().to_vec(), source_line));
-    }
-    let encoded = value.get("raw_base64").and_then(Value::as_str);
-    let encoded = encoded.ok_or_else(|| structure("dead-letter entry without `raw`"))?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .map_err(|_| structure("dead-letter entry with invalid `raw_base64`"))?;
-    Ok((raw, source_line))
-}
-
-fn refeed_item(
-    line: u64,
-    raw: &[u8],
-    source_line: Option<u64>,
-    csv: Option<(u8, FieldText)>,
-    scratch: &mut Scratch,
-    builder: &mut BodyBuilder,
-    visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
-) -> ControlFlow<()> {
-    let Some((delimiter, text)) = csv else {
-        return visit(json_item(line, raw, source_line, builder));
-    };
-    let mut reader = CsvReader::new(raw, delimiter);
-    let result = match reader.next_record() {
-        Ok(Some(record)) if record.line == 1 => csv_item(&record, text, scratch, builder),
-        _ => Err(Rejection {
-            kind: RejectKind::Structure,
-            reason: "empty record".into(),
-        }),
-    };
-    visit(item(line, raw, source_line, result))
 }

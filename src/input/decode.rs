@@ -3,15 +3,17 @@
 //! UTF-8 input is parsed as it is. An ASCII-compatible encoding declared in
 //! the mapping (windows-1252, ISO-8859-x, ...) is parsed as bytes and each
 //! field is decoded on its own, so the original bytes stay available for the
-//! dead-letter file. UTF-16 is not ASCII-compatible: it is transcoded to
-//! UTF-8 as a stream before parsing, and malformed sequences become a byte
-//! that is invalid UTF-8, so the record holding them is refused rather than
-//! repaired.
+//! dead-letter file. UTF-16 is not ASCII-compatible: it is transcoded as a
+//! stream before parsing ([`super::utf16`]), reversibly, so the dead-letter
+//! file still gets the record's original bytes. Malformed input is never
+//! repaired: the record holding it is refused.
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
 
-use encoding_rs::{DecoderResult, Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+
+use super::utf16::{self, Endian, Utf16Reader};
 
 /// How the fields of the parsed byte stream are turned into text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +44,73 @@ impl FieldText {
     }
 }
 
+/// How records read from a file relate to its bytes: how their fields
+/// become text, and how their original bytes are recovered for the
+/// dead-letter file (and read again from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordCodec {
+    /// The file's encoding.
+    pub encoding: &'static Encoding,
+    /// How parsed fields become text.
+    pub text: FieldText,
+    /// Set when the file was transcoded from UTF-16 before parsing.
+    utf16: Option<Endian>,
+}
+
+impl RecordCodec {
+    /// The codec for a file in `encoding`; `None` for an encoding records
+    /// cannot be parsed in (stateful ones such as ISO-2022-JP).
+    pub fn for_encoding(encoding: &'static Encoding) -> Option<Self> {
+        let (text, utf16) = if encoding == UTF_8 {
+            (FieldText::Utf8, None)
+        } else if encoding == UTF_16LE {
+            (FieldText::Utf8, Some(Endian::Little))
+        } else if encoding == UTF_16BE {
+            (FieldText::Utf8, Some(Endian::Big))
+        } else if encoding.is_ascii_compatible() {
+            (FieldText::Legacy(encoding), None)
+        } else {
+            return None;
+        };
+        Some(RecordCodec {
+            encoding,
+            text,
+            utf16,
+        })
+    }
+
+    /// The bytes for the dead-letter file (exactly as in the input), and the
+    /// record as readable text when those bytes are not plain UTF-8 text.
+    pub fn dead_letter<'a>(&self, parsed: &'a [u8]) -> (Cow<'a, [u8]>, Option<Cow<'a, str>>) {
+        match (self.utf16, self.text) {
+            (Some(endian), _) => {
+                let text = std::str::from_utf8(parsed).ok().map(Cow::Borrowed);
+                (Cow::Owned(utf16::to_utf16(parsed, endian)), text)
+            }
+            (None, FieldText::Legacy(_)) if !parsed.is_ascii() => {
+                (Cow::Borrowed(parsed), self.text.decode(parsed))
+            }
+            (None, _) => (Cow::Borrowed(parsed), None),
+        }
+    }
+
+    /// Bytes from a dead-letter `raw` as the parser reads them.
+    pub fn parseable<'a>(&self, raw: &'a [u8]) -> Cow<'a, [u8]> {
+        match self.utf16 {
+            Some(endian) => Cow::Owned(utf16::from_utf16(raw, endian)),
+            None => Cow::Borrowed(raw),
+        }
+    }
+}
+
+/// Bytes of the file's head kept in [`Opened::reader_head`]; a shorter head
+/// is the whole file.
+pub const HEAD_BYTES: usize = 64 * 1024;
+
 /// A source with its byte order mark removed, ready to parse.
 pub struct Opened {
     pub reader: Box<dyn Read + Send>,
-    pub text: FieldText,
-    /// The encoding the file is read in, for messages and the preamble.
-    pub encoding: &'static Encoding,
+    pub codec: RecordCodec,
     /// The first bytes of the file after any byte order mark (raw, not
     /// transcoded), for sniffing the shape of the content.
     pub reader_head: Vec<u8>,
@@ -59,7 +122,7 @@ pub fn open<R: Read + Send + 'static>(
     source: R,
     declared: Option<&'static Encoding>,
 ) -> io::Result<Opened> {
-    let mut reader = BufReader::with_capacity(64 * 1024, source);
+    let mut reader = BufReader::with_capacity(HEAD_BYTES, source);
     let head = fill_at_least(&mut reader, 3)?;
     let (bom, bom_len) = match Encoding::for_bom(&head) {
         Some((encoding, len)) => (Some(encoding), len),
@@ -75,17 +138,17 @@ pub fn open<R: Read + Send + 'static>(
     let strip = if bom == Some(encoding) { bom_len } else { 0 };
     reader.consume(strip);
     let reader_head = reader.fill_buf()?.to_vec();
-    let (reader, text): (Box<dyn Read + Send>, FieldText) = if encoding == UTF_8 {
-        (Box::new(reader), FieldText::Utf8)
-    } else if encoding.is_ascii_compatible() {
-        (Box::new(reader), FieldText::Legacy(encoding))
-    } else {
-        (Box::new(Transcoder::new(reader, encoding)), FieldText::Utf8)
+    let codec = RecordCodec::for_encoding(encoding).ok_or_else(|| {
+        let message = format!("{} input is not supported", encoding.name());
+        io::Error::new(io::ErrorKind::InvalidInput, message)
+    })?;
+    let reader: Box<dyn Read + Send> = match codec.utf16 {
+        Some(endian) => Box::new(Utf16Reader::new(reader, endian)),
+        None => Box::new(reader),
     };
     Ok(Opened {
         reader,
-        text,
-        encoding,
+        codec,
         reader_head,
     })
 }
@@ -101,91 +164,6 @@ fn fill_at_least<R: Read>(reader: &mut BufReader<R>, n: usize) -> io::Result<Vec
     Ok(buffered.to_vec())
 }
 
-/// Byte written for a malformed input sequence: never valid in UTF-8.
-const INVALID_UTF8: u8 = 0xFF;
-
-/// Streams a non-ASCII-compatible encoding (UTF-16) as UTF-8.
-struct Transcoder<R> {
-    inner: R,
-    decoder: encoding_rs::Decoder,
-    input: Vec<u8>,
-    in_start: usize,
-    in_end: usize,
-    input_done: bool,
-    output: Vec<u8>,
-    out_start: usize,
-    out_end: usize,
-    finished: bool,
-}
-
-impl<R: Read> Transcoder<R> {
-    fn new(inner: R, encoding: &'static Encoding) -> Self {
-        Transcoder {
-            inner,
-            decoder: encoding.new_decoder_without_bom_handling(),
-            input: vec![0; 64 * 1024],
-            in_start: 0,
-            in_end: 0,
-            input_done: false,
-            output: vec![0; 64 * 1024],
-            out_start: 0,
-            out_end: 0,
-            finished: false,
-        }
-    }
-
-    fn refill_input(&mut self) -> io::Result<()> {
-        self.input.copy_within(self.in_start..self.in_end, 0);
-        self.in_end -= self.in_start;
-        self.in_start = 0;
-        let n = self.inner.read(&mut self.input[self.in_end..])?;
-        self.in_end += n;
-        self.input_done = n == 0;
-        Ok(())
-    }
-
-    /// Decodes the next stretch of input into `output`.
-    fn decode_more(&mut self) -> io::Result<()> {
-        if !self.input_done {
-            self.refill_input()?;
-        }
-        let last = self.input_done;
-        let src = &self.input[self.in_start..self.in_end];
-        // One byte stays spare for the marker of a malformed sequence.
-        let room = self.output.len() - 1;
-        let (result, read, written) =
-            self.decoder
-                .decode_to_utf8_without_replacement(src, &mut self.output[..room], last);
-        self.in_start += read;
-        self.out_start = 0;
-        self.out_end = written;
-        match result {
-            DecoderResult::Malformed(_, _) => {
-                self.output[written] = INVALID_UTF8;
-                self.out_end += 1;
-            }
-            DecoderResult::InputEmpty if last => self.finished = true,
-            DecoderResult::InputEmpty | DecoderResult::OutputFull => {}
-        }
-        Ok(())
-    }
-}
-
-impl<R: Read> Read for Transcoder<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.out_start == self.out_end {
-            if self.finished {
-                return Ok(0);
-            }
-            self.decode_more()?;
-        }
-        let n = out.len().min(self.out_end - self.out_start);
-        out[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
-        self.out_start += n;
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +172,7 @@ mod tests {
         let mut opened = open(bytes, declared).expect("in-memory read");
         let mut out = Vec::new();
         opened.reader.read_to_end(&mut out).expect("in-memory read");
-        (out, opened.text)
+        (out, opened.codec.text)
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod buffer;
 pub mod csv;
 pub mod decode;
 pub mod ndjson;
+pub mod utf16;
 
 use std::path::Path;
 
