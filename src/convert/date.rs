@@ -8,9 +8,8 @@
 //!   and in UTC when no timezone is declared. Local times that a
 //!   daylight-saving change skips or repeats are refused. Without a format,
 //!   only RFC 3339 with an offset (`Z` or `+HH:MM`; `T`, `t` or a space
-//!   between date and time). Sent as `"YYYY-MM-DDTHH:MM:SSZ"` in UTC, or
-//!   `"YYYY-MM-DDTHH:MM:SS.mmmZ"` when the second has a non-zero fraction
-//!   (milliseconds, truncated: JavaScript dates hold no finer time).
+//!   between date and time). Sent as `"YYYY-MM-DDTHH:MM:SSZ"` in UTC, the
+//!   form the import rules fix: a fraction of a second is read, and cut off.
 //!
 //! Leap seconds (`:60`) and years outside 0000-9999 are refused.
 
@@ -68,7 +67,7 @@ pub(crate) fn write_date(date: NaiveDate, out: &mut Vec<u8>) -> Result<(), Conve
     Ok(())
 }
 
-/// Appends `"YYYY-MM-DDTHH:MM:SS[.mmm]Z"`.
+/// Appends `"YYYY-MM-DDTHH:MM:SSZ"`; any fraction of the second is cut off.
 pub(crate) fn write_datetime(
     instant: DateTime<Utc>,
     out: &mut Vec<u8>,
@@ -82,10 +81,6 @@ pub(crate) fn write_datetime(
     push_digits(instant.minute(), 2, out);
     out.push(b':');
     push_digits(instant.second(), 2, out);
-    if instant.nanosecond() != 0 {
-        out.push(b'.');
-        push_digits(instant.nanosecond() / 1_000_000, 3, out);
-    }
     out.extend_from_slice(b"Z\"");
     Ok(())
 }
@@ -464,15 +459,15 @@ mod tests {
     }
 
     #[test]
-    fn fractions_keep_milliseconds_only_when_non_zero() {
-        let ms = datetime("2024-03-01T10:11:12.5Z", None, None);
-        assert_eq!(ms, Ok(r#""2024-03-01T10:11:12.500Z""#.into()));
-        let truncated = datetime("2024-03-01T10:11:12.123987654321+01:00", None, None);
-        assert_eq!(truncated, Ok(r#""2024-03-01T09:11:12.123Z""#.into()));
+    fn fractions_of_a_second_are_read_and_cut_off() {
+        let half = datetime("2024-03-01T10:11:12.5Z", None, None);
+        assert_eq!(half, Ok(r#""2024-03-01T10:11:12Z""#.into()));
+        let truncated = datetime("2024-03-01T10:11:12.999987654321+01:00", None, None);
+        assert_eq!(truncated, Ok(r#""2024-03-01T09:11:12Z""#.into()));
         let zero = datetime("2024-03-01T10:11:12.000Z", None, None);
         assert_eq!(zero, Ok(r#""2024-03-01T10:11:12Z""#.into()));
         let tiny = datetime("2024-03-01T10:11:12.0004Z", None, None);
-        assert_eq!(tiny, Ok(r#""2024-03-01T10:11:12.000Z""#.into()));
+        assert_eq!(tiny, Ok(r#""2024-03-01T10:11:12Z""#.into()));
     }
 
     #[test]
@@ -561,7 +556,7 @@ mod tests {
     fn formatted_datetimes_with_fractions_am_pm_and_timestamps() {
         let format = Some("%m/%d/%Y %I:%M:%S%.f %p");
         let pm = datetime("3/1/2024 1:05:09.25 PM", format, None);
-        assert_eq!(pm, Ok(r#""2024-03-01T13:05:09.250Z""#.into()));
+        assert_eq!(pm, Ok(r#""2024-03-01T13:05:09Z""#.into()));
         let epoch = datetime("1700000000", Some("%s"), BERLIN);
         assert_eq!(epoch, Ok(r#""2023-11-14T22:13:20Z""#.into()));
         let before = datetime("-1", Some("%s"), None);

@@ -15,8 +15,8 @@
 //!   type, and so is a JSON string holding it.
 //! - A datetime read by a format without an offset and with no `timezone`
 //!   is taken as UTC.
-//! - Datetimes keep milliseconds (truncated) only when the second has a
-//!   non-zero fraction.
+//! - Datetimes are sent to the second, as the import rules fix their form;
+//!   a fraction of a second is cut off.
 //! - `array`: a cell that yields no element is empty; `json`: a blank cell
 //!   and the JSON `null` are empty.
 

@@ -475,7 +475,7 @@ fn csv_datetimes_use_format_and_timezone() {
     let iso = rule(ValueType::Datetime);
     assert_eq!(
         text(&iso, "2024-03-31T02:30:00.250+02:00"),
-        some(r#""2024-03-31T00:30:00.250Z""#)
+        some(r#""2024-03-31T00:30:00Z""#)
     );
     assert_refused_with(text(&iso, "2024-03-31T02:30:00"), "no UTC offset");
 }

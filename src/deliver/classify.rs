@@ -41,7 +41,8 @@ pub enum Fatal {
     KeyRefused,
     /// 400 "primary key has not been set": the workspace is not set up.
     NoPrimaryKey,
-    /// 404 or 405: the URL has no upsert endpoint, so no row can succeed.
+    /// 404 or 405 before any upsert succeeded: the URL has no upsert
+    /// endpoint, so no row can succeed.
     NoEndpoint,
     /// 3xx: the URL points somewhere else.
     Redirected,
@@ -49,9 +50,11 @@ pub enum Fatal {
 
 /// Decides what follows attempt number `attempts` (1-based) that got
 /// `answer`, with `max_retries` retries allowed after the first attempt.
-pub fn decide(answer: &Answer, attempts: u32, max_retries: u32) -> Decision {
+/// `endpoint_proven`: some upsert of this run already succeeded, so a 404
+/// is about this record, not a wrong URL.
+pub fn decide(answer: &Answer, attempts: u32, max_retries: u32, endpoint_proven: bool) -> Decision {
     let decision = match answer {
-        Answer::Reply(reply) => by_status(reply.status, &reply.message),
+        Answer::Reply(reply) => by_status(reply.status, &reply.message, endpoint_proven),
         Answer::TimedOut => Decision::Retry(RetryCause::Timeout),
         Answer::Unreachable(_) => Decision::Retry(RetryCause::Connection),
     };
@@ -64,12 +67,12 @@ pub fn decide(answer: &Answer, attempts: u32, max_retries: u32) -> Decision {
 /// The decision an HTTP status calls for, assuming attempts are left.
 /// A 500 is retried although Laudspeaker sometimes reports a bad record
 /// with it: the retry budget bounds the cost of that mistake.
-fn by_status(status: u16, message: &str) -> Decision {
+fn by_status(status: u16, message: &str, endpoint_proven: bool) -> Decision {
     match status {
         200..=299 => Decision::Delivered,
         401 | 403 => Decision::Fatal(Fatal::KeyRefused),
         400 if says_no_primary_key(message) => Decision::Fatal(Fatal::NoPrimaryKey),
-        404 | 405 => Decision::Fatal(Fatal::NoEndpoint),
+        404 | 405 if !endpoint_proven => Decision::Fatal(Fatal::NoEndpoint),
         413 => Decision::Reject(Reject::TooLarge),
         429 => Decision::Retry(RetryCause::Throttled),
         400..=499 => Decision::Reject(Reject::ClientError),
@@ -175,7 +178,7 @@ mod tests {
     }
 
     fn first(answer: &Answer) -> Decision {
-        decide(answer, 1, 3)
+        decide(answer, 1, 3, false)
     }
 
     #[test]
@@ -211,24 +214,24 @@ mod tests {
     fn retries_stop_when_the_budget_is_spent() {
         let answer = reply(500, "Internal server error");
         assert_eq!(
-            decide(&answer, 3, 3),
+            decide(&answer, 3, 3, false),
             Decision::Retry(RetryCause::ServerError)
         );
         assert_eq!(
-            decide(&answer, 4, 3),
+            decide(&answer, 4, 3, false),
             Decision::GiveUp(RetryCause::ServerError)
         );
         assert_eq!(
-            decide(&Answer::TimedOut, 1, 0),
+            decide(&Answer::TimedOut, 1, 0, false),
             Decision::GiveUp(RetryCause::Timeout)
         );
     }
 
     #[test]
     fn final_answers_ignore_the_budget() {
-        assert_eq!(decide(&reply(200, ""), 9, 3), Decision::Delivered);
+        assert_eq!(decide(&reply(200, ""), 9, 3, false), Decision::Delivered);
         assert_eq!(
-            decide(&reply(422, ""), 9, 3),
+            decide(&reply(422, ""), 9, 3, false),
             Decision::Reject(Reject::ClientError)
         );
     }
@@ -277,6 +280,11 @@ mod tests {
     fn missing_endpoint_and_redirects_stop_the_run() {
         assert_eq!(first(&reply(404, "")), Decision::Fatal(Fatal::NoEndpoint));
         assert_eq!(first(&reply(405, "")), Decision::Fatal(Fatal::NoEndpoint));
+        assert_eq!(
+            decide(&reply(404, ""), 1, 3, true),
+            Decision::Reject(Reject::ClientError),
+            "after a success, a 404 is about the record"
+        );
         for status in [301, 302, 307, 308] {
             assert_eq!(
                 first(&reply(status, "")),

@@ -44,7 +44,7 @@ pub struct Reply {
     /// `message` of a JSON body, else the body text, cut and cleaned.
     /// A redirect's message names where it points.
     pub message: String,
-    /// How long the server asked everyone to wait (429 and 503 only).
+    /// How long the server asked everyone to wait (on 429 and 5xx).
     pub retry_after: Option<Duration>,
 }
 
@@ -151,8 +151,10 @@ async fn read_reply(mut response: Response, secret: &str) -> Answer {
 }
 
 fn retry_after(response: &Response) -> Option<Duration> {
+    // Honoured on every answer that is retried: proxies send it with 502
+    // and 504 as well as with 429 and 503.
     let status = response.status();
-    if status != StatusCode::TOO_MANY_REQUESTS && status != StatusCode::SERVICE_UNAVAILABLE {
+    if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
         return None;
     }
     let value = response.headers().get(header::RETRY_AFTER)?.to_str().ok()?;

@@ -3,6 +3,7 @@
 //! reports the outcome, or stops the run on a fatal answer.
 
 use std::mem;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -51,6 +52,8 @@ pub struct Worker {
     halt: CancellationToken,
     /// The first fatal answer; later ones are the same story told again.
     fatal: OnceLock<Stop>,
+    /// Some upsert of this run succeeded: the URL is right.
+    endpoint_proven: AtomicBool,
 }
 
 impl Worker {
@@ -71,6 +74,7 @@ impl Worker {
             outcomes,
             halt,
             fatal: OnceLock::new(),
+            endpoint_proven: AtomicBool::new(false),
         })
     }
 
@@ -112,8 +116,12 @@ impl Worker {
                 self.pause.hold_until(answered + wait + RETRY_AFTER_MARGIN);
                 tracing::debug!(line, wait_ms = wait.as_millis(), "server asked to pause");
             }
-            match classify::decide(&answer, attempts, self.max_retries) {
-                Decision::Delivered => return Settled::Delivered(attempts),
+            let proven = self.endpoint_proven.load(Ordering::Relaxed);
+            match classify::decide(&answer, attempts, self.max_retries, proven) {
+                Decision::Delivered => {
+                    self.endpoint_proven.store(true, Ordering::Relaxed);
+                    return Settled::Delivered(attempts);
+                }
                 Decision::Retry(cause) => {
                     tracing::debug!(line, attempts, ?cause, "retrying");
                     if !self.back_off(attempts).await {
