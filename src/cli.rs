@@ -128,7 +128,8 @@ pub struct ImportArgs {
     pub max_retries: u32,
 
     /// Largest request body sent; larger rows are dead-lettered unsent.
-    #[arg(long, default_value_t = 102_400, help_heading = "Delivery")]
+    #[arg(long, default_value_t = 102_400, value_parser = parse_body_limit,
+          help_heading = "Delivery")]
     pub max_body_bytes: usize,
 }
 
@@ -183,6 +184,17 @@ impl Rate {
             .expect("period is at least one nanosecond")
             .allow_burst(burst)
     }
+}
+
+/// A body limit: below 256 bytes no customer fits, so it is a typo.
+fn parse_body_limit(text: &str) -> Result<usize, String> {
+    let limit: usize = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of bytes"))?;
+    if limit < 256 {
+        return Err("must be at least 256 bytes".into());
+    }
+    Ok(limit)
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

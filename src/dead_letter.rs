@@ -79,8 +79,10 @@ pub struct DeadLetters {
 
 impl DeadLetters {
     /// Creates (or truncates) the file, owner-only, and writes the preamble.
+    /// A symbolic link at `path` is refused, not followed.
     pub fn create(path: &Path, preamble: &Preamble) -> io::Result<Self> {
         let file = owner_only().open(path)?;
+        restrict_to_owner(&file)?;
         let mut writer = BufWriter::new(file);
         serde_json::to_writer(&mut writer, &preamble.to_json())?;
         writer.write_all(b"\n")?;
@@ -113,10 +115,14 @@ impl DeadLetters {
         let entries = *self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let writer = self.writer.into_inner().unwrap_or_else(|e| e.into_inner());
         let file = writer.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        drop(file);
-        if entries == 0 {
-            std::fs::remove_file(&self.path)?;
+        // Only a regular file can be synced and is worth removing; a
+        // device such as /dev/stdout is neither.
+        if file.metadata()?.is_file() {
+            file.sync_all()?;
+            drop(file);
+            if entries == 0 {
+                std::fs::remove_file(&self.path)?;
+            }
         }
         Ok(entries)
     }
@@ -128,9 +134,31 @@ fn owner_only() -> OpenOptions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     options
+}
+
+/// An existing file keeps its old mode when reopened: narrow it too.
+fn restrict_to_owner(file: &File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if file.metadata()?.is_file() {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the file at `path` starts like a dead-letter file (or is empty),
+/// so that overwriting it loses nothing a person wrote.
+pub fn is_dead_letter_file(path: &Path) -> io::Result<bool> {
+    use std::io::Read;
+    const MARK: &[u8] = b"{\"dead_letter\"";
+    let mut head = [0u8; MARK.len()];
+    let n = File::open(path)?.read(&mut head)?;
+    Ok(n == 0 || (n == MARK.len() && head == MARK))
 }
 
 fn entry_json(entry: &Entry<'_>) -> Value {
@@ -214,6 +242,23 @@ mod tests {
             let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn an_existing_file_is_narrowed_to_its_owner_and_a_link_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("dl.ndjson");
+        std::fs::write(&path, "old").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let letters = DeadLetters::create(&path, &preamble()).expect("create");
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        drop(letters);
+        let link = dir.path().join("link.ndjson");
+        std::os::unix::fs::symlink(&path, &link).expect("symlink");
+        assert!(DeadLetters::create(&link, &preamble()).is_err());
+        assert!(is_dead_letter_file(&path).expect("read"));
     }
 
     #[test]

@@ -27,41 +27,50 @@ pub fn run(args: &DemoArgs, quiet: bool) -> Result<u8, Failure> {
         .block_on(emulator::spawn(config, listen))
         .map_err(|e| Failure::before_sending(format!("cannot start the emulator: {e}")))?;
     let base_url = running.base_url();
-    eprintln!("emulator listening on {base_url}");
-    let import = import_args(args, &base_url);
-    eprintln!(
+    crate::say!("emulator listening on {base_url}");
+    let scratch = scratch_dir()?;
+    let dead_letter = scratch.join(format!(
+        "{}.dead-letter.ndjson",
+        args.fixture
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+    ));
+    let import = import_args(args, &base_url, dead_letter.clone());
+    crate::say!(
         "importing {} with mapping {}",
         import.input.display(),
         import.mapping.display()
     );
     let code = crate::import::run(&import, quiet)?;
     let customers = runtime.block_on(running.customer_count());
-    eprintln!("the emulator now holds {customers} customers");
-    eprintln!(
-        "rejected rows, if any, are in {}",
-        dead_letter(args).display()
-    );
+    crate::say!("the emulator now holds {customers} customers");
+    if dead_letter.exists() {
+        crate::say!("rejected rows are in {}", dead_letter.display());
+    } else {
+        let _ = std::fs::remove_dir(&scratch);
+    }
     runtime.block_on(running.shutdown());
     Ok(code)
 }
 
-fn dead_letter(args: &DemoArgs) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "{}.dead-letter.ndjson",
-        args.fixture
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-    ))
+/// A fresh folder of this run's own for the demo's dead-letter file, so
+/// nothing already in the temporary folder is written over or followed.
+fn scratch_dir() -> Result<PathBuf, Failure> {
+    let dir =
+        std::env::temp_dir().join(format!("laudspeaker-import-demo-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir(&dir)
+        .map_err(|e| Failure::before_sending(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
 }
 
-fn import_args(args: &DemoArgs, base_url: &str) -> ImportArgs {
+fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportArgs {
     ImportArgs {
         input: args.fixture.clone(),
         mapping: args.fixture.with_extension("toml"),
         dry_run: false,
         emit_requests: None,
-        dead_letter: Some(dead_letter(args)),
+        dead_letter: Some(dead_letter),
         progress: ProgressMode::Auto,
         api_url: base_url.to_string(),
         api_key: Some(DEMO_KEY.to_string()),

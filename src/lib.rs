@@ -9,6 +9,7 @@
 //! stand-in used by tests, benchmarks and rehearsals.
 
 pub mod cli;
+pub mod console;
 pub mod convert;
 pub mod dead_letter;
 pub mod deliver;

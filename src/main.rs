@@ -1,6 +1,7 @@
 //! The `laudspeaker-import` binary: parses the command line, runs the
 //! command, and turns its outcome into one message and one exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("{failure}");
+            laudspeaker_import::say!("{failure}");
             ExitCode::from(failure.code)
         }
     }
@@ -49,6 +50,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }

@@ -81,7 +81,7 @@ fn bar(stats: &Stats, total_bytes: u64, dry_run: bool, stop: &AtomicBool) {
 fn plain(stats: &Stats, dry_run: bool, stop: &AtomicBool) {
     let started = Instant::now();
     while !sleep_unless_stopped(stop, PLAIN_EVERY) {
-        eprintln!("progress: {}", line(stats, started, dry_run));
+        crate::say!("progress: {}", line(stats, started, dry_run));
     }
 }
 

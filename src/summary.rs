@@ -52,29 +52,29 @@ impl Summary {
         } else {
             "upserted"
         };
-        eprintln!("rows read       {:>10}", self.read);
-        eprintln!("{verb:<15} {:>10}", self.upserted);
+        crate::say!("rows read       {:>10}", self.read);
+        crate::say!("{verb:<15} {:>10}", self.upserted);
         if dead_letter_entries > 0 {
-            eprintln!(
+            crate::say!(
                 "dead-lettered   {:>10}  -> {}",
                 self.dead_lettered,
                 dead_letter_path.display()
             );
         } else {
-            eprintln!("dead-lettered   {:>10}", self.dead_lettered);
+            crate::say!("dead-lettered   {:>10}", self.dead_lettered);
         }
-        eprintln!("skipped blank   {:>10}", self.skipped_blank);
+        crate::say!("skipped blank   {:>10}", self.skipped_blank);
         if self.not_sent > 0 {
-            eprintln!("not sent        {:>10}", self.not_sent);
+            crate::say!("not sent        {:>10}", self.not_sent);
         }
-        eprintln!("retries         {:>10}", self.retries);
-        eprintln!(
+        crate::say!("retries         {:>10}", self.retries);
+        crate::say!(
             "elapsed         {:>9.2}s  ({:.0} rows/s)",
             self.elapsed.as_secs_f64(),
             self.rows_per_second()
         );
         if !self.adds_up() {
-            eprintln!("warning: the counts do not add up; please report this as a bug");
+            crate::say!("warning: the counts do not add up; please report this as a bug");
         }
     }
 }

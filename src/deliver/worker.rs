@@ -21,6 +21,9 @@ use crate::stats::{RetryCause, Stats};
 /// fraction of a millisecond early by the server's clock.
 const RETRY_AFTER_MARGIN: Duration = Duration::from_millis(10);
 
+/// A `Retry-After` at least this long is announced at default verbosity.
+const LONG_PAUSE: Duration = Duration::from_secs(5);
+
 /// How a job's task ended, for the dispatcher's accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobEnd {
@@ -115,6 +118,13 @@ impl Worker {
             if let Some(wait) = answer.retry_after() {
                 self.pause.hold_until(answered + wait + RETRY_AFTER_MARGIN);
                 tracing::debug!(line, wait_ms = wait.as_millis(), "server asked to pause");
+                if wait >= LONG_PAUSE {
+                    // Otherwise the run looks hung at 3 a.m.
+                    tracing::warn!(
+                        "the server asked every request to wait {} s (Retry-After); waiting",
+                        wait.as_secs()
+                    );
+                }
             }
             let proven = self.endpoint_proven.load(Ordering::Relaxed);
             match classify::decide(&answer, attempts, self.max_retries, proven) {

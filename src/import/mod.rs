@@ -6,13 +6,14 @@
 //! or skipped, and the summary says so.
 
 mod outcome;
+mod outputs;
 mod refeed;
 mod source;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,14 +45,15 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         Some(settings(args)?)
     };
     let mut input = source::open(&args.input, &mapping, args.max_body_bytes)?;
-    let dead_letter_path = dead_letter_path(args)?;
+    let outputs = outputs::plan(args)?;
+    let dead_letter_path = outputs.dead_letter;
     let dead_letters = DeadLetters::create(&dead_letter_path, &input.preamble).map_err(|e| {
         Failure::before_sending(format!(
             "cannot create the dead-letter file {}: {e}",
             dead_letter_path.display()
         ))
     })?;
-    let emit = open_emit(args.emit_requests.as_deref())?;
+    let emit = open_emit(outputs.emit_requests.as_deref())?;
     let stats = Arc::new(Stats::default());
     let recorder = Arc::new(Recorder::new(stats.clone(), dead_letters, input.codec));
     let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).ok();
@@ -91,19 +93,30 @@ fn settings(args: &ImportArgs) -> Result<Settings, Failure> {
 }
 
 fn api_key(args: &ImportArgs) -> Result<ApiKey, Failure> {
-    let key = match (&args.api_key, &args.api_key_file) {
-        (Some(key), _) => key.trim().to_string(),
+    let (key, source) = match (&args.api_key, &args.api_key_file) {
+        (Some(key), _) => (key.trim().to_string(), "--api-key".to_string()),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Failure::before_sending(format!("cannot read {}: {e}", path.display()))
             })?;
-            text.lines().next().unwrap_or_default().trim().to_string()
+            let first = text.lines().next().unwrap_or_default().trim().to_string();
+            (first, path.display().to_string())
         }
-        (None, None) => String::new(),
+        (None, None) => {
+            return Err(Failure::before_sending("no API key given")
+                .with_hint("set LAUDSPEAKER_API_KEY, or pass --api-key-file FILE (or --dry-run)"))
+        }
     };
     if key.is_empty() {
-        return Err(Failure::before_sending("no API key given")
-            .with_hint("set LAUDSPEAKER_API_KEY, or pass --api-key-file FILE (or --dry-run)"));
+        return Err(Failure::before_sending(format!(
+            "the API key from {source} is empty"
+        )));
+    }
+    // Never quote the key: say only what is wrong with it.
+    if key.chars().any(char::is_control) {
+        return Err(Failure::before_sending(format!(
+            "the API key from {source} holds a control character (a line break?)"
+        )));
     }
     Ok(ApiKey::new(key))
 }
@@ -131,30 +144,6 @@ fn is_loopback(url: &reqwest::Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
-}
-
-/// The dead-letter path: given, or beside the input.
-fn dead_letter_path(args: &ImportArgs) -> Result<PathBuf, Failure> {
-    let path = match &args.dead_letter {
-        Some(path) => path.clone(),
-        None => {
-            let stem = args.input.file_stem().unwrap_or_default().to_string_lossy();
-            args.input
-                .with_file_name(format!("{stem}.dead-letter.ndjson"))
-        }
-    };
-    let same = match (path.canonicalize(), args.input.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
-        return Err(Failure::before_sending(format!(
-            "the dead-letter file {} is the input itself",
-            path.display()
-        ))
-        .with_hint("pass another --dead-letter FILE"));
-    }
-    Ok(path)
 }
 
 fn open_emit(path: Option<&Path>) -> Result<Option<BufWriter<File>>, Failure> {
@@ -220,17 +209,33 @@ fn pipeline(
     })
 }
 
+/// The first SIGINT, SIGTERM or SIGHUP stops the run gracefully: reading
+/// stops, requests in flight get a grace period, files are closed, the
+/// summary is printed. A second one exits at once; every dead letter
+/// already written was flushed as it was written.
 async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>) {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => return,
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return;
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    for round in 0..2 {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        if round == 0 {
+            interrupted.store(true, Ordering::Relaxed);
+            cancel.cancel();
+            crate::say!("interrupted: finishing requests in flight (signal again to stop at once)");
+        }
     }
-    interrupted.store(true, Ordering::Relaxed);
-    cancel.cancel();
+    crate::say!("stopped at once: rows not yet answered were not recorded as sent");
+    std::process::exit(i32::from(code::INTERRUPTED));
 }
 
 /// The reader thread: every record becomes a job, a dead letter or a blank.
@@ -341,7 +346,7 @@ fn finish(
             Err(Failure::during_run(message).with_hint(hint))
         }
         Ended::Stopped(Stop::Interrupted) => {
-            eprintln!(
+            crate::say!(
                 "interrupted: {} rows were not sent",
                 Stats::get(&stats.not_sent)
             );

@@ -56,7 +56,7 @@ impl Recorder {
         };
         if let Err(error) = self.dead_letters.write(&entry) {
             if !self.write_failed.swap(true, Ordering::Relaxed) {
-                eprintln!(
+                crate::say!(
                     "error: cannot write the dead-letter file {}: {error}",
                     self.dead_letters.path().display()
                 );

@@ -85,6 +85,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
     })?;
     let read_error = |e: io::Error| Failure::before_sending(format!("cannot read {shown}: {e}"));
     let opened = decode::open(file, mapping.source.encoding).map_err(read_error)?;
+    refuse_compressed(&opened.reader_head, &shown)?;
     let codec = opened.codec;
     let mut preamble = Preamble {
         input: shown.clone(),
@@ -96,7 +97,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
     };
     match format {
         Format::Csv => {
-            let delimiter = mapping.source.delimiter;
+            let delimiter = delimiter_for(mapping, path);
             let mut reader = CsvReader::new(opened.reader, delimiter);
             let header = read_header(&mut reader, codec.text, &shown)?;
             let builder = bind(mapping, &header.fields, max_body_bytes, &shown)?;
@@ -130,6 +131,34 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
             })
         }
     }
+}
+
+/// The mapping's delimiter; a `.tsv` file without one is tab-separated.
+fn delimiter_for(mapping: &Mapping, path: &Path) -> u8 {
+    let tsv = path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("tsv"));
+    if tsv && mapping.locations.delimiter.is_none() {
+        b'\t'
+    } else {
+        mapping.source.delimiter
+    }
+}
+
+/// Refuses a compressed file with a clear word instead of a parse error.
+fn refuse_compressed(head: &[u8], shown: &str) -> Result<(), Failure> {
+    let kind = if head.starts_with(&[0x1F, 0x8B]) {
+        "gzip"
+    } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        "zstd"
+    } else {
+        return Ok(());
+    };
+    Err(
+        Failure::before_sending(format!("{shown} is {kind}-compressed")).with_hint(
+            "decompress it first; reading compressed files directly is not supported yet",
+        ),
+    )
 }
 
 pub(super) struct Header {

@@ -1,0 +1,126 @@
+//! Where a run writes, checked before anything is written: never over the
+//! input, the mapping or each other, never through a symbolic link, and
+//! never over a file that is not a dead-letter file of an earlier run.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::ImportArgs;
+use crate::dead_letter::is_dead_letter_file;
+use crate::failure::Failure;
+
+/// The files a run writes.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    pub dead_letter: PathBuf,
+    pub emit_requests: Option<PathBuf>,
+}
+
+/// Decides and checks the output paths of an import.
+pub fn plan(args: &ImportArgs) -> Result<Outputs, Failure> {
+    let dead_letter = match &args.dead_letter {
+        Some(path) => path.clone(),
+        None => default_dead_letter(&args.input),
+    };
+    let mut taken = vec![
+        (args.input.as_path(), "the input"),
+        (args.mapping.as_path(), "the mapping"),
+    ];
+    refuse_taken(&dead_letter, "--dead-letter", &taken)?;
+    refuse_foreign_file(&dead_letter)?;
+    if let Some(emit) = &args.emit_requests {
+        taken.push((dead_letter.as_path(), "the dead-letter file"));
+        refuse_taken(emit, "--emit-requests", &taken)?;
+    }
+    Ok(Outputs {
+        dead_letter,
+        emit_requests: args.emit_requests.clone(),
+    })
+}
+
+/// `<input stem>.dead-letter.ndjson` beside the input.
+fn default_dead_letter(input: &Path) -> PathBuf {
+    let stem = input.file_stem().unwrap_or_default().to_string_lossy();
+    input.with_file_name(format!("{stem}.dead-letter.ndjson"))
+}
+
+fn refuse_taken(path: &Path, flag: &str, taken: &[(&Path, &str)]) -> Result<(), Failure> {
+    match taken.iter().find(|(other, _)| same_file(path, other)) {
+        Some((_, what)) => Err(Failure::before_sending(format!(
+            "{flag} {} is {what}; refusing to overwrite it",
+            path.display()
+        ))
+        .with_hint(format!("pass another {flag} FILE"))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a link, and an existing regular file that is not a dead-letter
+/// file: overwriting it would destroy something the tool did not write.
+fn refuse_foreign_file(path: &Path) -> Result<(), Failure> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let refuse = |why: &str| {
+        Err(Failure::before_sending(format!(
+            "the dead-letter file {} {why}; refusing to overwrite it",
+            path.display()
+        ))
+        .with_hint("pass another --dead-letter FILE, or remove that file first"))
+    };
+    if meta.file_type().is_symlink() {
+        return refuse("is a symbolic link");
+    }
+    if meta.is_file() && !is_dead_letter_file(path).unwrap_or(false) {
+        return refuse("exists and is not a dead-letter file");
+    }
+    Ok(())
+}
+
+/// Whether two paths name one file: the same text, or the same inode.
+fn same_file(a: &Path, b: &Path) -> bool {
+    if a == b {
+        return true;
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(a), Ok(b)) => {
+            use std::os::unix::fs::MetadataExt;
+            a.dev() == b.dev() && a.ino() == b.ino()
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_never_land_on_the_input_or_mapping() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let input = dir.path().join("in.csv");
+        let mapping = dir.path().join("m.toml");
+        std::fs::write(&input, "email\n").expect("write");
+        std::fs::write(&mapping, "").expect("write");
+        let alias = dir.path().join(".").join("in.csv");
+        assert!(refuse_taken(&alias, "--emit-requests", &[(&input, "the input")]).is_err());
+        let other = dir.path().join("out.ndjson");
+        assert!(refuse_taken(&other, "--emit-requests", &[(&input, "the input")]).is_ok());
+        assert!(same_file(&mapping, &dir.path().join("m.toml")));
+    }
+
+    #[test]
+    fn a_foreign_file_or_link_is_not_overwritten_but_an_old_dead_letter_file_is() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mine = dir.path().join("notes.ndjson");
+        std::fs::write(&mine, "IMPORTANT\n").expect("write");
+        assert!(refuse_foreign_file(&mine).is_err());
+        let old = dir.path().join("old.dead-letter.ndjson");
+        std::fs::write(&old, "{\"dead_letter\":{}}\n").expect("write");
+        assert!(refuse_foreign_file(&old).is_ok());
+        let link = dir.path().join("link.ndjson");
+        std::os::unix::fs::symlink(&old, &link).expect("symlink");
+        assert!(refuse_foreign_file(&link).is_err());
+        assert!(refuse_foreign_file(&dir.path().join("new.ndjson")).is_ok());
+    }
+}
