@@ -76,3 +76,61 @@ fn rejected_rows_can_be_fixed_and_fed_back_in() {
     assert!(customers["elif6@example.org"].get("tags").is_none());
     assert_eq!(customers["ximena15@example.org"]["memberRating"], 5);
 }
+
+#[test]
+fn a_fixed_entry_that_now_holds_several_records_imports_each_of_them() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("people.csv");
+    std::fs::write(
+        &input,
+        "email,name\na@x.com,\"Ann\nb@x.com,Bob\nc@x.com,Cy\n",
+    )
+    .expect("write");
+    let mapping = dir.path().join("people.toml");
+    std::fs::write(
+        &mapping,
+        "[primary_key]\nfrom = \"email\"\ntype = \"email\"\n\n[[property]]\nfrom = \"name\"\nto = \"name\"\n",
+    )
+    .expect("write");
+    let first_dl = dir.path().join("first.ndjson");
+    let (input, mapping) = (
+        input.to_str().expect("utf-8"),
+        mapping.to_str().expect("utf-8"),
+    );
+    let output = import(&live_args(
+        input,
+        mapping,
+        &emulator.url,
+        first_dl.to_str().expect("utf-8"),
+    ));
+    assert_eq!(code(&output), 1, "{}", output_text(&output));
+    let entries = dead_letters(&first_dl);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["line"], 2);
+    assert_eq!(
+        entries[0]["raw"],
+        "a@x.com,\"Ann\nb@x.com,Bob\nc@x.com,Cy\n"
+    );
+
+    // Remove the stray quote: the entry now holds three records.
+    let fixed = std::fs::read_to_string(&first_dl)
+        .expect("read")
+        .replace("\\\"Ann", "Ann");
+    let fixed_path = dir.path().join("fixed.ndjson");
+    std::fs::write(&fixed_path, fixed).expect("write");
+    let second_dl = dir.path().join("second.ndjson");
+    let output = import(&live_args(
+        fixed_path.to_str().expect("utf-8"),
+        mapping,
+        &emulator.url,
+        second_dl.to_str().expect("utf-8"),
+    ));
+    let text = output_text(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert!(text.contains("rows read                3"), "{text}");
+    let customers = emulator.customers();
+    assert_eq!(customers["a@x.com"]["name"], "Ann");
+    assert_eq!(customers["b@x.com"]["name"], "Bob");
+    assert_eq!(customers["c@x.com"]["name"], "Cy");
+}

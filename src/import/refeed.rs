@@ -111,11 +111,7 @@ impl Refeed {
                         source_line: None,
                     }),
                     Ok(record) => {
-                        let entry = Entry {
-                            line: line.line,
-                            record: &record,
-                        };
-                        visit(entry.item(self.csv, &mut scratch, builder))
+                        visit_entry(line.line, &record, self.csv, &mut scratch, builder, visit)
                     }
                 }
             };
@@ -190,35 +186,46 @@ fn in_file_encoding<'a>(text: &str, codec: &RecordCodec) -> Result<Cow<'a, [u8]>
     Ok(Cow::Owned(bytes.into_owned()))
 }
 
-struct Entry<'r, 'a> {
+/// Parses an entry's record as the original format and builds its body.
+/// A CSV entry whose text now holds several records (a stray quote fixed,
+/// say) yields each of them, so none is dropped; each keeps the entry's
+/// line, and its own line in the original file as `source_line`.
+fn visit_entry(
     line: u64,
-    record: &'r Record<'a>,
-}
-
-impl<'r> Entry<'r, '_> {
-    /// Parses the record as the original format and builds its body.
-    fn item<'b>(
-        &self,
-        csv: Option<u8>,
-        scratch: &mut Scratch,
-        builder: &'b mut BodyBuilder,
-    ) -> Item<'b>
-    where
-        'r: 'b,
-    {
-        let (line, record) = (self.line, self.record);
-        let raw: &'r [u8] = &record.bytes;
-        let Some(delimiter) = csv else {
-            return source::json_item(line, raw, record.text, record.source_line, builder);
-        };
-        let mut reader = CsvReader::new(raw, delimiter);
-        let built = match reader.next_record() {
-            Ok(Some(parsed)) => source::csv_item(&parsed, record.text, scratch, builder),
-            _ => Err(Rejection {
-                kind: RejectKind::Structure,
-                reason: "empty record".into(),
-            }),
-        };
-        source::item(line, raw, record.source_line, built)
+    record: &Record<'_>,
+    csv: Option<u8>,
+    scratch: &mut Scratch,
+    builder: &mut BodyBuilder,
+    visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Some(delimiter) = csv else {
+        return visit(source::json_item(
+            line,
+            &record.bytes,
+            record.text,
+            record.source_line,
+            builder,
+        ));
+    };
+    let mut reader = CsvReader::new(&record.bytes[..], delimiter);
+    let mut seen = false;
+    while let Ok(Some(parsed)) = reader.next_record() {
+        seen = true;
+        let source_line = record.source_line.map(|first| first + parsed.line - 1);
+        let built = source::csv_item(&parsed, record.text, scratch, builder);
+        visit(source::item(line, parsed.raw, source_line, built))?;
     }
+    if seen {
+        return ControlFlow::Continue(());
+    }
+    let rejection = Rejection {
+        kind: RejectKind::Structure,
+        reason: "the entry holds no record".into(),
+    };
+    visit(Item::Rejected {
+        line,
+        raw: &record.bytes,
+        rejection,
+        source_line: record.source_line,
+    })
 }
