@@ -23,4 +23,5 @@ pub mod progress;
 pub mod secret;
 pub mod stats;
 pub mod summary;
+pub mod supersede;
 pub mod transform;

@@ -4,11 +4,14 @@
 //! The body is written straight into one reused buffer: attribute names are
 //! escaped once, up front, and each value is converted directly into place.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::convert::{escape_json_str, Conversion, Converted};
 use crate::input::csv::Fields;
 use crate::mapping::{self, CsvBinding, Mapping, OnEmpty, PropertySource};
+use crate::supersede::Ledger;
 
 /// Why a record is not sent; becomes its dead-letter reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +92,15 @@ pub struct BodyBuilder {
     used_top_keys: Option<Vec<String>>,
     header: Vec<String>,
     max_body_bytes: usize,
+    /// NDJSON records seen, and for the key and each slot how many of them
+    /// held its path: a path found in none is most likely a typo.
+    json_records: u64,
+    key_found: u64,
+    slot_found: Vec<u64>,
+    /// The last record's key passed its checks (so a refusal names a
+    /// customer).
+    key_ok: bool,
+    ledger: Option<Arc<Ledger>>,
     key: String,
     body: Vec<u8>,
 }
@@ -168,6 +180,7 @@ impl BodyBuilder {
     }
 
     fn new(mapping: &Mapping, key_origin: Origin, slots: Vec<Slot>) -> Self {
+        let slot_found = vec![0; slots.len()];
         BodyBuilder {
             key_origin,
             key_from: mapping.primary_key.from.clone(),
@@ -177,9 +190,44 @@ impl BodyBuilder {
             used_top_keys: None,
             header: Vec::new(),
             max_body_bytes: usize::MAX,
+            json_records: 0,
+            key_found: 0,
+            slot_found,
+            key_ok: false,
+            ledger: None,
             key: String::new(),
             body: Vec::with_capacity(1024),
         }
+    }
+
+    /// Notes the customers of refused rows in `ledger`.
+    pub fn set_ledger(&mut self, ledger: Arc<Ledger>) {
+        self.ledger = Some(ledger);
+    }
+
+    /// Warnings for NDJSON key paths that no record held: a mapping typo
+    /// would otherwise send every record without that attribute, silently.
+    pub fn unseen_paths(&self) -> Vec<String> {
+        if self.json_records == 0 {
+            return Vec::new();
+        }
+        let n = self.json_records;
+        let mut warnings = Vec::new();
+        if self.key_found == 0 {
+            warnings.push(format!(
+                "the primary key `{}` was in none of the {n} records",
+                self.key_from
+            ));
+        }
+        for (slot, &found) in self.slots.iter().zip(&self.slot_found) {
+            if found == 0 && matches!(slot.origin, Origin::Path(_)) {
+                warnings.push(format!(
+                    "key `{}` was in none of the {n} records",
+                    slot.from
+                ));
+            }
+        }
+        warnings
     }
 
     /// The CSV header name of a column (0-based).
@@ -189,6 +237,41 @@ impl BodyBuilder {
 
     /// Builds the body of one CSV record.
     pub fn csv(&mut self, fields: &Fields<'_>) -> Result<Built<'_>, Rejection> {
+        self.key_ok = false;
+        if let Err(rejection) = self.csv_body(fields) {
+            return Err(self.noted(rejection));
+        }
+        Ok(self.built())
+    }
+
+    /// Builds the body of one NDJSON object.
+    pub fn json(
+        &mut self,
+        object: &serde_json::Map<String, Value>,
+    ) -> Result<Built<'_>, Rejection> {
+        self.key_ok = false;
+        if let Err(rejection) = self.json_body(object) {
+            return Err(self.noted(rejection));
+        }
+        Ok(self.built())
+    }
+
+    /// Notes the customer of a refused row whose key was valid.
+    fn noted(&self, rejection: Rejection) -> Rejection {
+        if let (true, Some(ledger)) = (self.key_ok, &self.ledger) {
+            ledger.note_undelivered(self.key.trim());
+        }
+        rejection
+    }
+
+    fn built(&self) -> Built<'_> {
+        Built {
+            key: &self.key,
+            body: &self.body,
+        }
+    }
+
+    fn csv_body(&mut self, fields: &Fields<'_>) -> Result<(), Rejection> {
         if fields.len() != self.header.len() {
             let reason = format!(
                 "{} field{} where the header has {}",
@@ -203,6 +286,7 @@ impl BodyBuilder {
         };
         let key = self.key_conversion.key_from_text(fields.get(key_column));
         self.key = self.checked_key(key, Some(fields.get(key_column)), false)?;
+        self.key_ok = true;
         self.start_body();
         let mut wrote_any = false;
         for slot in &self.slots {
@@ -228,23 +312,22 @@ impl BodyBuilder {
         self.finish_body(wrote_any)
     }
 
-    /// Builds the body of one NDJSON object.
-    pub fn json(
-        &mut self,
-        object: &serde_json::Map<String, Value>,
-    ) -> Result<Built<'_>, Rejection> {
+    fn json_body(&mut self, object: &serde_json::Map<String, Value>) -> Result<(), Rejection> {
         let Origin::Path(key_path) = &self.key_origin else {
             unreachable!("NDJSON builders key on a path")
         };
         let found = lookup(object, key_path);
+        self.json_records += 1;
+        self.key_found += u64::from(found.is_some());
         let key = self
             .key_conversion
             .key_from_json(found.unwrap_or(&Value::Null));
         let shown = found.map(|v| v.to_string());
         self.key = self.checked_key(key, shown.as_deref(), found.is_none())?;
+        self.key_ok = true;
         self.start_body();
         let mut wrote_any = false;
-        for slot in &self.slots {
+        for (index, slot) in self.slots.iter().enumerate() {
             let mark = self.body.len();
             if wrote_any {
                 self.body.push(b',');
@@ -252,7 +335,9 @@ impl BodyBuilder {
             self.body.extend_from_slice(&slot.prefix);
             let converted = match &slot.origin {
                 Origin::Path(path) => {
-                    let value = lookup(object, path).unwrap_or(&Value::Null);
+                    let found = lookup(object, path);
+                    self.slot_found[index] += u64::from(found.is_some());
+                    let value = found.unwrap_or(&Value::Null);
                     let result = slot.conversion.json_into(value, &mut self.body);
                     result.map_err(|e| value_rejection(&slot.from, &value.to_string(), &e.0))?
                 }
@@ -308,7 +393,7 @@ impl BodyBuilder {
         self.body.extend_from_slice(b",\"properties\":{");
     }
 
-    fn finish_body(&mut self, wrote_any: bool) -> Result<Built<'_>, Rejection> {
+    fn finish_body(&mut self, wrote_any: bool) -> Result<(), Rejection> {
         if let Some(prefix) = &self.key_attribute {
             if wrote_any {
                 self.body.push(b',');
@@ -330,10 +415,7 @@ impl BodyBuilder {
             );
             return Err(reject(RejectKind::Size, reason));
         }
-        Ok(Built {
-            key: &self.key,
-            body: &self.body,
-        })
+        Ok(())
     }
 }
 

@@ -56,6 +56,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     let emit = open_emit(outputs.emit_requests.as_deref())?;
     let stats = Arc::new(Stats::default());
     let recorder = Arc::new(Recorder::new(stats.clone(), dead_letters, input.codec));
+    input.set_ledger(recorder.ledger.clone());
     let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).ok();
     let progress = Progress::start(
         args.progress,
@@ -66,6 +67,9 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     );
     let outcome = pipeline(&mut input, settings, recorder.clone(), emit);
     progress.finish();
+    for warning in input.warnings() {
+        crate::say!("warning: {warning}; check the path in the mapping");
+    }
     finish(outcome, recorder, started, args, quiet, &dead_letter_path)
 }
 
@@ -278,6 +282,7 @@ fn read_input(
                 }
                 if dry_run {
                     Stats::bump(&stats.upserted);
+                    recorder.ledger.note_delivered(key.trim());
                     return ControlFlow::Continue(());
                 }
                 let job = Job {
@@ -324,6 +329,7 @@ fn finish(
         .unwrap_or_else(|_| unreachable!("every task holding the recorder has ended"));
     let write_failed = recorder.write_failed.load(Ordering::Relaxed);
     let stats = recorder.stats.clone();
+    let superseded = recorder.ledger.superseded();
     let dead_letters = recorder.into_dead_letters().finish();
     let summary = Summary::new(&stats, started.elapsed(), args.dry_run);
     summary.print(
@@ -331,6 +337,13 @@ fn finish(
         dead_letter_path,
         dead_letters.as_ref().ok().copied().unwrap_or(0),
     );
+    if superseded > 0 {
+        crate::say!(
+            "warning: {superseded} rows were accepted after an earlier row of the same customer \
+             was dead-lettered; importing the dead-letter file later would put that older \
+             row's values back over theirs (see \"The dead-letter workflow\" in the README)"
+        );
+    }
     if let Err(e) = dead_letters {
         return Err(Failure::during_run(format!(
             "closing the dead-letter file: {e}"

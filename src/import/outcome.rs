@@ -8,6 +8,7 @@ use crate::dead_letter::{DeadLetters, Entry};
 use crate::deliver::{Failure, Job, Outcomes};
 use crate::input::decode::RecordCodec;
 use crate::stats::Stats;
+use crate::supersede::Ledger;
 use crate::transform::Rejection;
 
 /// Records outcomes for the reader (rejected rows) and for delivery.
@@ -16,6 +17,8 @@ pub struct Recorder {
     dead_letters: DeadLetters,
     /// Turns a record as parsed back into the input's bytes.
     codec: RecordCodec,
+    /// Customers with an undelivered row, and later rows of theirs.
+    pub ledger: Arc<Ledger>,
     /// Set when the dead-letter file could not be written: the run must
     /// not claim success for rows it could not keep.
     pub write_failed: AtomicBool,
@@ -27,6 +30,7 @@ impl Recorder {
             stats,
             dead_letters,
             codec,
+            ledger: Arc::default(),
             write_failed: AtomicBool::new(false),
         }
     }
@@ -70,11 +74,13 @@ impl Recorder {
 }
 
 impl Outcomes for Recorder {
-    fn delivered(&self, _job: Job, _attempts: u32) {
+    fn delivered(&self, job: Job, _attempts: u32) {
         Stats::bump(&self.stats.upserted);
+        self.ledger.note_delivered(&job.key);
     }
 
     fn failed(&self, job: Job, failure: Failure) {
+        self.ledger.note_undelivered(&job.key);
         let entry = Entry {
             line: job.line,
             reason: &failure.reason,

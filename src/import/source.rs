@@ -299,6 +299,16 @@ fn dead_letter_preamble(file: &mut BufReader<File>, shown: &str) -> Result<Optio
 }
 
 impl Input {
+    /// Notes the customers of rows refused before sending in `ledger`.
+    pub fn set_ledger(&mut self, ledger: std::sync::Arc<crate::supersede::Ledger>) {
+        self.builder.set_ledger(ledger);
+    }
+
+    /// Warnings about the mapping that only the whole input can show.
+    pub fn warnings(&self) -> Vec<String> {
+        self.builder.unseen_paths()
+    }
+
     /// Reads every record, handing each outcome to `visit`, until the input
     /// ends or `visit` breaks. `progress` receives the bytes consumed.
     pub fn read_all(
