@@ -106,6 +106,24 @@ pub(crate) fn format_is_supported(format: &str) -> bool {
     })
 }
 
+/// Says whether a format gives a whole calendar date (year, month and
+/// day, or a day of the year, or an instant).
+pub(crate) fn format_has_full_date(format: &str) -> bool {
+    let (mut year, mut month, mut day) = (false, false, false);
+    for item in StrftimeItems::new(format) {
+        match item {
+            Item::Numeric(Numeric::Timestamp, _) => return true,
+            Item::Numeric(Numeric::Year | Numeric::YearMod100, _) => year = true,
+            Item::Numeric(Numeric::Month, _)
+            | Item::Fixed(Fixed::ShortMonthName | Fixed::LongMonthName) => month = true,
+            Item::Numeric(Numeric::Day, _) => day = true,
+            Item::Numeric(Numeric::Ordinal, _) => (month, day) = (true, true),
+            _ => {}
+        }
+    }
+    year && month && day
+}
+
 /// Says whether a format gives the time of day or an instant.
 pub(crate) fn format_has_time(format: &str) -> bool {
     StrftimeItems::new(format).any(|item| {
@@ -450,6 +468,16 @@ mod tests {
             read_by_format("01", "%U").map(|_| ()),
             Err(FormatFault::BadFormat)
         );
+    }
+
+    #[test]
+    fn a_full_date_needs_year_month_and_day() {
+        assert!(format_has_full_date("%d/%m/%Y"));
+        assert!(format_has_full_date("%F"));
+        assert!(format_has_full_date("%d %b %y"));
+        assert!(format_has_full_date("%s"));
+        assert!(!format_has_full_date("%H:%M"));
+        assert!(!format_has_full_date("%m/%d"));
     }
 
     #[test]

@@ -462,6 +462,13 @@ fn read_format(
     }
     conversion.format =
         parsed(Some(format), options::strftime, problems).map(|()| format.value.to_string());
+    if conversion.format.is_some() {
+        // A format that can never give a whole date fails every row: say so
+        // once, here, rather than once per row.
+        if let Err(fault) = conversion.check() {
+            problems.at(format.line, format!("`format`: {fault}"));
+        }
+    }
 }
 
 fn read_timezone(
@@ -657,6 +664,27 @@ lowercase = true
         assert_eq!(mapping.locations.property_sources, vec![16, 25]);
         assert_eq!(mapping.locations.delimiter, Some(4));
         assert_eq!(mapping.locations.unmapped, Some(6));
+    }
+
+    #[test]
+    fn a_format_that_never_gives_a_whole_date_is_refused_once_here() {
+        let text = format!(
+            "{KEY}[[property]]\nfrom = \"d\"\nto = \"day\"\ntype = \"date\"\nformat = \"%H:%M\"\n\n\
+             [[property]]\nfrom = \"t\"\nto = \"at\"\ntype = \"datetime\"\nformat = \"%Y-%m-%d\"\n"
+        );
+        assert_eq!(
+            errors(&text),
+            vec![
+                at(
+                    7,
+                    "`format`: format `%H:%M` does not give a whole date (year, month and day)"
+                ),
+                at(
+                    13,
+                    "`format`: format `%Y-%m-%d` gives no time of day, which a datetime needs"
+                ),
+            ]
+        );
     }
 
     #[test]
