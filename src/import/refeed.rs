@@ -70,6 +70,7 @@ pub fn open(
         let header = source::read_header(
             &mut CsvReader::new(source, delimiter),
             FieldText::Utf8,
+            false,
             shown,
         )?;
         preamble.format = "csv";

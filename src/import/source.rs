@@ -3,6 +3,7 @@
 //!
 //! A dead-letter file of an earlier run is an input too ([`super::refeed`]).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
@@ -99,7 +100,8 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
         Format::Csv => {
             let delimiter = delimiter_for(mapping, path);
             let mut reader = CsvReader::new(opened.reader, delimiter);
-            let header = read_header(&mut reader, codec.text, &shown)?;
+            let strict = mapping.source.unmapped == crate::mapping::Unmapped::Include;
+            let header = read_header(&mut reader, codec.text, strict, &shown)?;
             let builder = bind(mapping, &header.fields, max_body_bytes, &shown)?;
             preamble.format = "csv";
             preamble.delimiter = Some(delimiter as char);
@@ -198,9 +200,14 @@ fn refuse_whole_json(head: &[u8], shown: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Reads the header line. A cell that is not valid text is fatal only when
+/// `strict` (its name would be sent, with `unmapped = "include"`);
+/// otherwise it is kept with replacement characters, so a mapping that
+/// refers to it fails to bind with the header shown.
 pub(super) fn read_header<R: Read>(
     reader: &mut CsvReader<R>,
     text: FieldText,
+    strict: bool,
     shown: &str,
 ) -> Result<Header, Failure> {
     let record = reader
@@ -208,23 +215,33 @@ pub(super) fn read_header<R: Read>(
         .map_err(|e| Failure::before_sending(format!("cannot read {shown}: {e}")))?
         .ok_or_else(|| Failure::before_sending(format!("{shown} is empty: no header line")))?;
     let mut scratch = Scratch::default();
-    let fields = record
-        .fields(text, &mut scratch)
-        .map_err(|(column, problem)| {
+    let fields = match record.fields(text, &mut scratch) {
+        Ok(fields) => (0..fields.len())
+            .map(|i| fields.get(i).to_string())
+            .collect(),
+        Err(_) if !strict => (0..record.len())
+            .map(|i| {
+                let bytes = record.field_bytes(i);
+                text.decode(bytes).map_or_else(
+                    || String::from_utf8_lossy(bytes).into_owned(),
+                    Cow::into_owned,
+                )
+            })
+            .collect(),
+        Err((column, problem)) => {
             let what = match problem {
                 FieldProblem::Nul => "a NUL byte",
                 FieldProblem::Encoding => "bytes that are not valid text",
             };
-            Failure::before_sending(format!(
+            let message = format!(
                 "{shown}:{}: the header holds {what} in column {}",
                 record.line,
                 column + 1
-            ))
-            .with_hint("check `encoding` under [source] in the mapping")
-        })?;
-    let fields = (0..fields.len())
-        .map(|i| fields.get(i).to_string())
-        .collect();
+            );
+            return Err(Failure::before_sending(message)
+                .with_hint("check `encoding` under [source] in the mapping"));
+        }
+    };
     let raw = match text.decode(record.raw) {
         Some(raw) => raw.into_owned(),
         None => String::from_utf8_lossy(record.raw).into_owned(),
@@ -484,9 +501,15 @@ fn json_record<'b>(
         reason,
     };
     let Some(decoded) = text.decode(raw) else {
+        let at = std::str::from_utf8(raw).map_or_else(|e| e.valid_up_to() + 1, |_| 1);
+        let place = if text == FieldText::Utf8 {
+            format!(" (column {at})")
+        } else {
+            String::new()
+        };
         return Err(Rejection {
             kind: RejectKind::Encoding,
-            reason: format!("the line is not valid {}", text.name()),
+            reason: format!("the line is not valid {}{place}", text.name()),
         });
     };
     let value = parse_strict_json(decoded.as_bytes()).map_err(|e| {
