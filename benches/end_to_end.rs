@@ -236,7 +236,11 @@ fn generate(path: &Path, rows: usize) -> std::io::Result<()> {
         let r = state;
         writeln!(
             out,
-            "user{i}@example.com,{},{},+1 555 {:07},{},20{:02}-{:02}-{:02},{:02}/{:02}/2024,{}.{:02},{},{},{},{:05}",
+            concat!(
+                "user{}@example.com,{},{},+1 555 {:07},{},20{:02}-{:02}-{:02},",
+                "{:02}/{:02}/2024,{}.{:02},{},{},{},{:05}"
+            ),
+            i,
             FIRST[(r % 8) as usize],
             LAST[(r >> 8) as usize % 6],
             r % 10_000_000,

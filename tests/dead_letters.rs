@@ -90,7 +90,10 @@ fn a_fixed_entry_that_now_holds_several_records_imports_each_of_them() {
     let mapping = dir.path().join("people.toml");
     std::fs::write(
         &mapping,
-        "[primary_key]\nfrom = \"email\"\ntype = \"email\"\n\n[[property]]\nfrom = \"name\"\nto = \"name\"\n",
+        concat!(
+            "[primary_key]\nfrom = \"email\"\ntype = \"email\"\n\n",
+            "[[property]]\nfrom = \"name\"\nto = \"name\"\n"
+        ),
     )
     .expect("write");
     let first_dl = dir.path().join("first.ndjson");

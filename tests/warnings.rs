@@ -5,36 +5,39 @@ mod common;
 
 use common::{code, import, output_text};
 
-fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path.to_str().expect("utf-8").to_string()
+/// A dry run of `input` (named `file`) with `mapping`: exit code and output.
+fn dry_run(file: &str, input: &str, mapping: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input_path = dir.path().join(file);
+    let mapping_path = dir.path().join("m.toml");
+    std::fs::write(&input_path, input).expect("write input");
+    std::fs::write(&mapping_path, mapping).expect("write mapping");
+    let dead_letter = dir.path().join("dl.ndjson");
+    let output = import(&[
+        input_path.to_str().expect("utf-8"),
+        "--mapping",
+        mapping_path.to_str().expect("utf-8"),
+        "--dry-run",
+        "--dead-letter",
+        dead_letter.to_str().expect("utf-8"),
+    ]);
+    (code(&output), output_text(&output))
 }
 
 #[test]
 fn a_key_path_that_no_record_holds_is_named() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let input = write(
-        dir.path(),
+    let (code, text) = dry_run(
         "in.ndjson",
-        "{\"traits\":{\"email\":\"a@x.com\",\"name\":\"Ann\"}}\n{\"traits\":{\"email\":\"b@x.com\"}}\n",
+        concat!(
+            "{\"traits\":{\"email\":\"a@x.com\",\"name\":\"Ann\"}}\n",
+            "{\"traits\":{\"email\":\"b@x.com\"}}\n"
+        ),
+        concat!(
+            "[primary_key]\nfrom = \"traits.email\"\n\n",
+            "[[property]]\nfrom = \"traits.nmae\"\nto = \"name\"\n"
+        ),
     );
-    let mapping = write(
-        dir.path(),
-        "m.toml",
-        "[primary_key]\nfrom = \"traits.email\"\n\n[[property]]\nfrom = \"traits.nmae\"\nto = \"name\"\n",
-    );
-    let dl = dir.path().join("dl.ndjson");
-    let output = import(&[
-        &input,
-        "--mapping",
-        &mapping,
-        "--dry-run",
-        "--dead-letter",
-        dl.to_str().expect("utf-8"),
-    ]);
-    let text = output_text(&output);
-    assert_eq!(code(&output), 0, "{text}");
+    assert_eq!(code, 0, "{text}");
     assert!(
         text.contains("warning: key `traits.nmae` was in none of the 2 records"),
         "{text}"
@@ -43,28 +46,15 @@ fn a_key_path_that_no_record_holds_is_named() {
 
 #[test]
 fn rows_after_a_dead_lettered_row_of_the_same_customer_are_counted() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let input = write(
-        dir.path(),
+    let (code, text) = dry_run(
         "in.csv",
         "email,age\nu1@x.com,old\nu2@x.com,2\nu1@x.com,3\nu1@x.com,4\n",
+        concat!(
+            "[primary_key]\nfrom = \"email\"\n\n",
+            "[[property]]\nfrom = \"age\"\nto = \"age\"\ntype = \"number\"\n"
+        ),
     );
-    let mapping = write(
-        dir.path(),
-        "m.toml",
-        "[primary_key]\nfrom = \"email\"\n\n[[property]]\nfrom = \"age\"\nto = \"age\"\ntype = \"number\"\n",
-    );
-    let dl = dir.path().join("dl.ndjson");
-    let output = import(&[
-        &input,
-        "--mapping",
-        &mapping,
-        "--dry-run",
-        "--dead-letter",
-        dl.to_str().expect("utf-8"),
-    ]);
-    let text = output_text(&output);
-    assert_eq!(code(&output), 1, "{text}");
+    assert_eq!(code, 1, "{text}");
     assert!(
         text.contains("warning: 2 rows were accepted after an earlier row"),
         "{text}"
