@@ -51,6 +51,9 @@ fn init_tracing(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
+        // A closed or full stderr must not end the run (its own report of
+        // the failure would go to the same stderr and panic).
+        .log_internal_errors(false)
         .with_writer(std::io::stderr)
         .init();
 }

@@ -137,3 +137,43 @@ fn a_fixed_entry_that_now_holds_several_records_imports_each_of_them() {
     assert_eq!(customers["b@x.com"]["name"], "Bob");
     assert_eq!(customers["c@x.com"]["name"], "Cy");
 }
+
+#[test]
+fn a_re_import_sends_entries_in_the_original_file_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dead_letters = dir.path().join("in.dead-letter.ndjson");
+    std::fs::write(
+        &dead_letters,
+        concat!(
+            "{\"dead_letter\":{\"format\":\"csv\",\"delimiter\":\",\",\"encoding\":\"utf-8\",",
+            "\"header\":\"id,n\"}}\n",
+            "{\"line\":3,\"reason\":\"HTTP 503\",\"raw\":\"X,3\"}\n",
+            "{\"line\":2,\"reason\":\"HTTP 503\",\"raw\":\"X,1\"}\n",
+            "{\"line\":4,\"reason\":\"fixed\",\"raw\":\"{\\\"id\\\":1}\",\"text\":\"Y,4\"}\n"
+        ),
+    )
+    .expect("write");
+    let mapping = dir.path().join("m.toml");
+    let toml = "[primary_key]\nfrom = \"id\"\n\n[[property]]\nfrom = \"n\"\nto = \"n\"\n";
+    std::fs::write(&mapping, toml).expect("write");
+    let emitted = dir.path().join("bodies.ndjson");
+    let output = import(&[
+        dead_letters.to_str().expect("utf-8"),
+        "--mapping",
+        mapping.to_str().expect("utf-8"),
+        "--dry-run",
+        "--dead-letter",
+        dir.path().join("again.ndjson").to_str().expect("utf-8"),
+        "--emit-requests",
+        emitted.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&output), 0, "{}", output_text(&output));
+    assert_eq!(
+        std::fs::read_to_string(&emitted).expect("bodies"),
+        concat!(
+            "{\"primary_key\":\"X\",\"properties\":{\"n\":\"1\"}}\n",
+            "{\"primary_key\":\"X\",\"properties\":{\"n\":\"3\"}}\n",
+            "{\"primary_key\":\"Y\",\"properties\":{\"n\":\"4\"}}\n"
+        )
+    );
+}

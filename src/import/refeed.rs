@@ -4,6 +4,12 @@
 //!
 //! An entry's `text`, when present, is what a person edits and wins;
 //! otherwise `raw` (or `raw_base64`) holds the original bytes.
+//!
+//! Entries are written in the order rows failed, which is not file order
+//! when requests run in parallel; they are sent again in the order of the
+//! original file, so the last row of a customer still wins. That means the
+//! whole dead-letter file is read before the first request: its size, not
+//! the original input's, bounds the memory a re-import takes.
 
 use std::borrow::Cow;
 use std::io;
@@ -23,7 +29,10 @@ use crate::transform::{BodyBuilder, RejectKind, Rejection};
 
 /// Reads the entries of a dead-letter file.
 pub struct Refeed {
-    lines: NdjsonReader<Source>,
+    /// Entries in the order of their rows in the original file.
+    entries: Vec<Stored>,
+    /// Bytes of the dead-letter file, reported as progress at the end.
+    bytes: u64,
     /// The CSV delimiter when the original records are CSV.
     csv: Option<u8>,
     codec: RecordCodec,
@@ -56,8 +65,11 @@ pub fn open(
     // The preamble was consumed: entries start on line 2.
     let mut lines = NdjsonReader::new(file);
     lines.skip_lines(1);
+    let entries = in_original_order(&mut lines)
+        .map_err(|e| Failure::before_sending(format!("cannot read {shown}: {e}")))?;
     let mut refeed = Refeed {
-        lines,
+        entries,
+        bytes: lines.bytes_consumed(),
         csv: None,
         codec,
     };
@@ -89,6 +101,40 @@ pub fn open(
     })
 }
 
+/// One line of the dead-letter file, kept until it is sent again.
+struct Stored {
+    /// Line in the dead-letter file.
+    line: u64,
+    /// The line holds only white space.
+    blank: bool,
+    bytes: Vec<u8>,
+}
+
+/// Reads every entry and orders them by their line in the original file
+/// (`source_line`, else `line`); unreadable entries come first, where they
+/// are refused, and ties keep their order.
+fn in_original_order(lines: &mut NdjsonReader<Source>) -> io::Result<Vec<Stored>> {
+    let mut entries = Vec::new();
+    while let Some(line) = lines.next_line()? {
+        let order = serde_json::from_slice::<Value>(line.raw)
+            .ok()
+            .and_then(|entry| {
+                entry
+                    .get("source_line")
+                    .or(entry.get("line"))
+                    .and_then(Value::as_u64)
+            });
+        let stored = Stored {
+            line: line.line,
+            blank: line.blank,
+            bytes: line.raw.to_vec(),
+        };
+        entries.push((order.unwrap_or(0), stored));
+    }
+    entries.sort_by_key(|(order, _)| *order);
+    Ok(entries.into_iter().map(|(_, stored)| stored).collect())
+}
+
 impl Refeed {
     pub fn read_all(
         &mut self,
@@ -97,30 +143,28 @@ impl Refeed {
         progress: &mut dyn FnMut(u64),
     ) -> io::Result<()> {
         let mut scratch = Scratch::default();
-        loop {
-            let Some(line) = self.lines.next_line()? else {
-                return Ok(());
-            };
-            let flow = if line.blank {
+        for entry in &self.entries {
+            let flow = if entry.blank {
                 visit(Item::Blank)
             } else {
-                match record_of(line.raw, &self.codec) {
+                match record_of(&entry.bytes, &self.codec) {
                     Err(rejection) => visit(Item::Rejected {
-                        line: line.line,
-                        raw: line.raw,
+                        line: entry.line,
+                        raw: &entry.bytes,
                         rejection,
                         source_line: None,
                     }),
                     Ok(record) => {
-                        visit_entry(line.line, &record, self.csv, &mut scratch, builder, visit)
+                        visit_entry(entry.line, &record, self.csv, &mut scratch, builder, visit)
                     }
                 }
             };
             if flow.is_break() {
                 return Ok(());
             }
-            progress(self.lines.bytes_consumed());
         }
+        progress(self.bytes);
+        Ok(())
     }
 }
 
@@ -200,13 +244,7 @@ fn visit_entry(
     visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let Some(delimiter) = csv else {
-        return visit(source::json_item(
-            line,
-            &record.bytes,
-            record.text,
-            record.source_line,
-            builder,
-        ));
+        return visit_json_lines(line, record, builder, visit);
     };
     let mut reader = CsvReader::new(&record.bytes[..], delimiter);
     let mut seen = false;
@@ -219,6 +257,44 @@ fn visit_entry(
     if seen {
         return ControlFlow::Continue(());
     }
+    no_record(line, record, visit)
+}
+
+/// An NDJSON entry: one record per non-blank line of its (fixed) text.
+fn visit_json_lines(
+    line: u64,
+    record: &Record<'_>,
+    builder: &mut BodyBuilder,
+    visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let mut seen = false;
+    for (offset, text) in record.bytes.split(|&b| b == b'\n').enumerate() {
+        if text.trim_ascii().is_empty() {
+            continue;
+        }
+        seen = true;
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let source_line = record.source_line.map(|first| first + offset as u64);
+        visit(source::json_item(
+            line,
+            text,
+            record.text,
+            source_line,
+            builder,
+        ))?;
+    }
+    if seen {
+        return ControlFlow::Continue(());
+    }
+    no_record(line, record, visit)
+}
+
+/// The refusal of an entry whose text holds no record at all.
+fn no_record(
+    line: u64,
+    record: &Record<'_>,
+    visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     let rejection = Rejection {
         kind: RejectKind::Structure,
         reason: "the entry holds no record".into(),
