@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::convert::{escape_json_str, Conversion, Converted};
+use crate::convert::{escape_json_str, server_trim, Conversion, Converted};
 use crate::input::csv::Fields;
 use crate::mapping::{self, CsvBinding, Mapping, OnEmpty, PropertySource};
 use crate::supersede::Ledger;
@@ -168,11 +168,16 @@ impl BodyBuilder {
         let mut builder = Self::new(mapping, key_origin, slots);
         builder.max_body_bytes = max_body_bytes;
         if mapping.source.unmapped == mapping::Unmapped::Include {
+            // Keys the mapping reads, and keys named like an attribute it
+            // sets: the mapping's own value wins, and no body names an
+            // attribute twice.
             let mut used = vec![first_segment(&mapping.primary_key.from)];
+            used.extend(mapping.primary_key.attribute.clone());
             for property in &mapping.properties {
                 if let PropertySource::Field(from) = &property.source {
                     used.push(first_segment(from));
                 }
+                used.push(property.to.clone());
             }
             builder.used_top_keys = Some(used);
         }
@@ -259,7 +264,7 @@ impl BodyBuilder {
     /// Notes the customer of a refused row whose key was valid.
     fn noted(&self, rejection: Rejection) -> Rejection {
         if let (true, Some(ledger)) = (self.key_ok, &self.ledger) {
-            ledger.note_undelivered(self.key.trim());
+            ledger.note_undelivered(server_trim(&self.key));
         }
         rejection
     }
@@ -402,7 +407,7 @@ impl BodyBuilder {
             // The server stores the key attribute as the key it matched,
             // which it trims: the copy must be trimmed the same way, or the
             // next import would not find this customer.
-            escape_json_str(self.key.trim(), &mut self.body);
+            escape_json_str(server_trim(&self.key), &mut self.body);
         }
         self.body.extend_from_slice(b"}}");
         if self.body.len() > self.max_body_bytes {

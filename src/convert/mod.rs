@@ -29,6 +29,8 @@ mod json;
 mod number;
 mod text;
 
+pub use text::server_trim;
+
 use serde_json::Value;
 
 use array::write_array_text;

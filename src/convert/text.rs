@@ -130,6 +130,27 @@ pub(crate) fn write_string(text: &str, trim: bool, lowercase: bool, out: &mut Ve
 }
 
 /// The `string` rule's text as an owned key; `None` when empty.
+/// `s` without the white space Laudspeaker's server trims off a primary
+/// key: JavaScript's `String.prototype.trim`, which (unlike Rust's `trim`)
+/// removes U+FEFF and keeps U+0085.
+pub fn server_trim(s: &str) -> &str {
+    s.trim_matches(is_js_white_space)
+}
+
+fn is_js_white_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
+}
+
 pub(crate) fn string_key(
     text: &str,
     trim: bool,
@@ -137,7 +158,7 @@ pub(crate) fn string_key(
 ) -> Result<Option<String>, ConvertError> {
     refuse_nul(text)?;
     // The server trims keys itself, so a key of white space only names nobody.
-    if text.trim().is_empty() {
+    if server_trim(text).is_empty() {
         return Ok(None);
     }
     let text = string_text(text, trim).unwrap_or_default();
@@ -274,6 +295,13 @@ mod tests {
     fn text_with_a_nul_byte_is_refused() {
         let err = refuse_nul("Qu\u{0}inn").expect_err("NUL refused");
         assert!(err.0.contains("NUL byte"), "{err}");
+    }
+
+    #[test]
+    fn the_server_trim_is_javascripts() {
+        assert_eq!(server_trim("\u{feff} k0\u{3000}"), "k0");
+        assert_eq!(server_trim("\u{85}k\u{85}"), "\u{85}k\u{85}");
+        assert_eq!(string_key("\u{feff}", false, false), Ok(None));
     }
 
     #[test]

@@ -263,7 +263,7 @@ impl Shared {
             .and_then(|v| v.to_str().ok());
         let Some(given) = given
             .and_then(|v| v.strip_prefix("Api-Key "))
-            .map(str::trim)
+            .map(crate::convert::server_trim)
         else {
             return false;
         };
@@ -460,7 +460,7 @@ fn parse_body(body: &[u8]) -> (Parsed, Option<String>) {
             let key = object
                 .get("primary_key")
                 .and_then(Value::as_str)
-                .map(str::trim);
+                .map(crate::convert::server_trim);
             let key = key.filter(|key| !key.is_empty()).map(str::to_owned);
             (Parsed::Object(object), key)
         }

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ImportArgs;
+use crate::convert::server_trim;
 use crate::dead_letter::DeadLetters;
 use crate::deliver::{self, Job, Settings, Stop};
 use crate::failure::{code, Failure};
@@ -282,12 +283,12 @@ fn read_input(
                 }
                 if dry_run {
                     Stats::bump(&stats.upserted);
-                    recorder.ledger.note_delivered(key.trim());
+                    recorder.ledger.note_delivered(server_trim(key));
                     return ControlFlow::Continue(());
                 }
                 let job = Job {
                     line,
-                    key: key.trim().into(),
+                    key: server_trim(key).into(),
                     body: body.to_vec(),
                     raw: raw.to_vec(),
                 };
