@@ -125,3 +125,33 @@ fn plain_http_to_another_host_is_refused_before_sending() {
     assert!(text.contains("plain http"), "{text}");
     assert!(!text.contains(KEY), "{text}");
 }
+
+#[test]
+fn a_web_page_answering_200_is_not_taken_for_the_api() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("server.toml");
+    std::fs::write(
+        &script,
+        "[[rule]]\nstatus = 200\nbody = '<!doctype html><html></html>'\napply = false\n",
+    )
+    .expect("write script");
+    let emulator = Emulator::start_with(&["--script", script.to_str().expect("utf-8")]);
+    let dl = dir.path().join("dl.ndjson");
+    let output = import(&[
+        &fixture("hubspot-contacts.csv"),
+        "--mapping",
+        &fixture("hubspot-contacts.toml"),
+        "--api-url",
+        &emulator.url,
+        "--api-key",
+        KEY,
+        "--dead-letter",
+        dl.to_str().expect("utf-8"),
+        "--concurrency",
+        "1",
+    ]);
+    let text = output_text(&output);
+    assert_eq!(code(&output), 3, "{text}");
+    assert!(text.contains("not JSON"), "{text}");
+    assert_eq!(emulator.requests().len(), 1);
+}

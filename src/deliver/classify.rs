@@ -32,6 +32,8 @@ pub enum Reject {
     ClientError,
     /// A status outside the ranges HTTP defines for a final answer.
     Unexpected,
+    /// A 2xx that is not Laudspeaker's JSON answer, after others were.
+    NotJson,
 }
 
 /// Why the whole run must stop.
@@ -46,6 +48,9 @@ pub enum Fatal {
     NoEndpoint,
     /// 3xx: the URL points somewhere else.
     Redirected,
+    /// A 2xx that is not JSON before any upsert succeeded: the URL reaches
+    /// something other than the API (the web app, a proxy's page).
+    NotTheApi,
 }
 
 /// Decides what follows attempt number `attempts` (1-based) that got
@@ -54,6 +59,10 @@ pub enum Fatal {
 /// is about this record, not a wrong URL.
 pub fn decide(answer: &Answer, attempts: u32, max_retries: u32, endpoint_proven: bool) -> Decision {
     let decision = match answer {
+        Answer::Reply(reply) if reply.not_json && !endpoint_proven => {
+            Decision::Fatal(Fatal::NotTheApi)
+        }
+        Answer::Reply(reply) if reply.not_json => Decision::Reject(Reject::NotJson),
         Answer::Reply(reply) => by_status(reply.status, &reply.message, endpoint_proven),
         Answer::TimedOut => Decision::Retry(RetryCause::Timeout),
         Answer::Unreachable(_) => Decision::Retry(RetryCause::Connection),
@@ -154,6 +163,11 @@ pub fn stop(fatal: Fatal, answer: &Answer) -> Stop {
             "check --api-url: hosted Laudspeaker is https://app.laudspeaker.com/api; \
              self-hosted servers usually have no /api suffix",
         ),
+        Fatal::NotTheApi => (
+            format!("the API URL answered HTTP {status} with something that is not JSON"),
+            "check --api-url: it seems to reach a web page, not the API; hosted \
+             Laudspeaker's API is https://app.laudspeaker.com/api",
+        ),
         Fatal::Redirected => (
             format!("the API URL answered with a redirect (HTTP {status}, {message})"),
             "pass the address it redirects to with --api-url",
@@ -174,7 +188,23 @@ mod tests {
             status,
             message: message.to_owned(),
             retry_after: None,
+            not_json: false,
         })
+    }
+
+    #[test]
+    fn a_success_that_is_not_json_stops_first_and_fails_the_row_later() {
+        let page = Answer::Reply(Reply {
+            status: 200,
+            message: String::new(),
+            retry_after: None,
+            not_json: true,
+        });
+        assert_eq!(
+            decide(&page, 1, 3, false),
+            Decision::Fatal(Fatal::NotTheApi)
+        );
+        assert_eq!(decide(&page, 1, 3, true), Decision::Reject(Reject::NotJson));
     }
 
     fn first(answer: &Answer) -> Decision {

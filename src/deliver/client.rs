@@ -46,6 +46,9 @@ pub struct Reply {
     pub message: String,
     /// How long the server asked everyone to wait (on 429 and 5xx).
     pub retry_after: Option<Duration>,
+    /// A 2xx whose body is not a JSON object: not Laudspeaker's answer
+    /// (`{"id": ...}`), so the upsert cannot be taken as done.
+    pub not_json: bool,
 }
 
 impl Answer {
@@ -122,6 +125,9 @@ fn default_headers(settings: &Settings) -> Result<HeaderMap, Stop> {
     Ok(headers)
 }
 
+/// What a 2xx answer whose body is not JSON is told.
+const NOT_JSON: &str = "the answer is not JSON, so the upsert cannot be confirmed";
+
 /// Reads the answer: a success's body is drained (so the connection can be
 /// reused), an error's body is read for its message, with `secret` scrubbed
 /// from it.
@@ -129,12 +135,25 @@ async fn read_reply(mut response: Response, secret: &str) -> Answer {
     let status = response.status();
     if status.is_success() {
         // The upsert took effect once the status came; a body that then
-        // fails to arrive does not undo it.
-        while let Ok(Some(_)) = response.chunk().await {}
+        // fails to arrive does not undo it. But a web page answering 200
+        // (a URL without /api reaching the web app) took nothing.
+        let mut first = None;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            if first.is_none() {
+                first = chunk.iter().copied().find(|b| !b.is_ascii_whitespace());
+            }
+        }
+        let not_json = first.is_some_and(|b| b != b'{');
+        let message = if not_json {
+            NOT_JSON.to_string()
+        } else {
+            String::new()
+        };
         return Answer::Reply(Reply {
             status: status.as_u16(),
-            message: String::new(),
+            message,
             retry_after: None,
+            not_json,
         });
     }
     let retry_after = retry_after(&response);
@@ -147,6 +166,7 @@ async fn read_reply(mut response: Response, secret: &str) -> Answer {
         status: status.as_u16(),
         message,
         retry_after,
+        not_json: false,
     })
 }
 
