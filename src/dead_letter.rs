@@ -128,7 +128,9 @@ impl DeadLetters {
     }
 }
 
-fn owner_only() -> OpenOptions {
+/// Options that create or truncate a file readable by its owner only, and
+/// refuse to follow a symbolic link.
+pub fn owner_only() -> OpenOptions {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

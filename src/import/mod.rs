@@ -56,7 +56,14 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     })?;
     let emit = open_emit(outputs.emit_requests.as_deref())?;
     let stats = Arc::new(Stats::default());
-    let recorder = Arc::new(Recorder::new(stats.clone(), dead_letters, input.codec));
+    // Fired by a signal, or by an output that can no longer be written.
+    let cancel = CancellationToken::new();
+    let recorder = Arc::new(Recorder::new(
+        stats.clone(),
+        dead_letters,
+        input.codec,
+        cancel.clone(),
+    ));
     input.set_ledger(recorder.ledger.clone());
     let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).ok();
     let progress = Progress::start(
@@ -66,7 +73,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         total_bytes,
         args.dry_run,
     );
-    let outcome = pipeline(&mut input, settings, recorder.clone(), emit);
+    let outcome = pipeline(&mut input, settings, recorder.clone(), emit, cancel);
     progress.finish();
     for warning in input.warnings() {
         crate::say!("warning: {warning}; check the path in the mapping");
@@ -151,9 +158,12 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
+/// Opens the --emit-requests file: owner-only (it holds customer data), and
+/// never through a link.
 fn open_emit(path: Option<&Path>) -> Result<Option<BufWriter<File>>, Failure> {
     let Some(path) = path else { return Ok(None) };
-    let file = File::create(path)
+    let file = crate::dead_letter::owner_only()
+        .open(path)
         .map_err(|e| Failure::before_sending(format!("cannot create {}: {e}", path.display())))?;
     Ok(Some(BufWriter::new(file)))
 }
@@ -171,13 +181,13 @@ fn pipeline(
     settings: Option<Settings>,
     recorder: Arc<Recorder>,
     emit: Option<BufWriter<File>>,
+    cancel: CancellationToken,
 ) -> Result<Ended, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::before_sending(format!("cannot start the runtime: {e}")))?;
-    let cancel = CancellationToken::new();
     let interrupted = Arc::new(AtomicBool::new(false));
     runtime.spawn(watch_signals(cancel.clone(), interrupted.clone()));
     let (tx, rx) = mpsc::channel::<Job>(1024);
@@ -199,12 +209,17 @@ fn pipeline(
             .join()
             .unwrap_or_else(|_| Err("the reader thread panicked".to_string()))
     });
+    if read_result.is_err() {
+        // The reader failed (an unreadable input, an unwritable output):
+        // what is still queued must not be sent as if all were well.
+        cancel.cancel();
+    }
     let delivered = match delivery {
         Some(handle) => runtime.block_on(handle).unwrap_or(Err(Stop::Interrupted)),
         None => Ok(()),
     };
     runtime.shutdown_timeout(Duration::from_secs(1));
-    read_result.map_err(|message| Failure::during_run(format!("reading the input: {message}")))?;
+    read_result.map_err(Failure::during_run)?;
     if interrupted.load(Ordering::Relaxed) {
         return Ok(Ended::Stopped(Stop::Interrupted));
     }
@@ -255,7 +270,7 @@ fn read_input(
     let stats = &recorder.stats;
     let mut emit_error = None;
     let mut visit = |item: Item<'_>| {
-        if interrupted.load(Ordering::Relaxed) {
+        if interrupted.load(Ordering::Relaxed) || recorder.write_failed.load(Ordering::Relaxed) {
             return ControlFlow::Break(());
         }
         Stats::bump(&stats.read);
@@ -278,7 +293,10 @@ fn read_input(
                         .write_all(body)
                         .and_then(|()| writer.write_all(b"\n"))
                     {
-                        emit_error.get_or_insert(e);
+                        // The file no longer says what was sent: stop.
+                        emit_error = Some(e);
+                        Stats::bump(&stats.not_sent);
+                        return ControlFlow::Break(());
                     }
                 }
                 if dry_run {
@@ -304,7 +322,7 @@ fn read_input(
     let mut progress = |bytes: u64| stats.bytes_read.store(bytes, Ordering::Relaxed);
     let read = input
         .read_all(&mut visit, &mut progress)
-        .map_err(|e| e.to_string());
+        .map_err(|e| format!("reading the input: {e}"));
     drop(tx);
     if let Some(mut writer) = emit {
         writer

@@ -10,6 +10,7 @@ use crate::input::decode::RecordCodec;
 use crate::stats::Stats;
 use crate::supersede::Ledger;
 use crate::transform::Rejection;
+use tokio_util::sync::CancellationToken;
 
 /// Records outcomes for the reader (rejected rows) and for delivery.
 pub struct Recorder {
@@ -19,18 +20,26 @@ pub struct Recorder {
     codec: RecordCodec,
     /// Customers with an undelivered row, and later rows of theirs.
     pub ledger: Arc<Ledger>,
+    /// Stops the run when the dead-letter file cannot be written.
+    halt: CancellationToken,
     /// Set when the dead-letter file could not be written: the run must
     /// not claim success for rows it could not keep.
     pub write_failed: AtomicBool,
 }
 
 impl Recorder {
-    pub fn new(stats: Arc<Stats>, dead_letters: DeadLetters, codec: RecordCodec) -> Self {
+    pub fn new(
+        stats: Arc<Stats>,
+        dead_letters: DeadLetters,
+        codec: RecordCodec,
+        halt: CancellationToken,
+    ) -> Self {
         Recorder {
             stats,
             dead_letters,
             codec,
             ledger: Arc::default(),
+            halt,
             write_failed: AtomicBool::new(false),
         }
     }
@@ -59,6 +68,8 @@ impl Recorder {
             ..entry.clone()
         };
         if let Err(error) = self.dead_letters.write(&entry) {
+            // Rows that cannot be kept must not be risked: stop the run.
+            self.halt.cancel();
             if !self.write_failed.swap(true, Ordering::Relaxed) {
                 crate::say!(
                     "error: cannot write the dead-letter file {}: {error}",

@@ -26,10 +26,13 @@ pub fn plan(args: &ImportArgs) -> Result<Outputs, Failure> {
         (args.mapping.as_path(), "the mapping"),
     ];
     refuse_taken(&dead_letter, "--dead-letter", &taken)?;
-    refuse_foreign_file(&dead_letter)?;
+    refuse_foreign(&dead_letter, "--dead-letter", |path| {
+        is_dead_letter_file(path).unwrap_or(false)
+    })?;
     if let Some(emit) = &args.emit_requests {
         taken.push((dead_letter.as_path(), "the dead-letter file"));
         refuse_taken(emit, "--emit-requests", &taken)?;
+        refuse_foreign(emit, "--emit-requests", starts_like_emitted)?;
     }
     Ok(Outputs {
         dead_letter,
@@ -54,26 +57,37 @@ fn refuse_taken(path: &Path, flag: &str, taken: &[(&Path, &str)]) -> Result<(), 
     }
 }
 
-/// Refuses a link, and an existing regular file that is not a dead-letter
-/// file: overwriting it would destroy something the tool did not write.
-fn refuse_foreign_file(path: &Path) -> Result<(), Failure> {
+/// Refuses a link, and an existing regular file that is not one this tool
+/// wrote (`ours` tells): overwriting it would destroy someone's data.
+fn refuse_foreign(path: &Path, flag: &str, ours: impl Fn(&Path) -> bool) -> Result<(), Failure> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
     let refuse = |why: &str| {
         Err(Failure::before_sending(format!(
-            "the dead-letter file {} {why}; refusing to overwrite it",
+            "{flag} {} {why}; refusing to overwrite it",
             path.display()
         ))
-        .with_hint("pass another --dead-letter FILE, or remove that file first"))
+        .with_hint(format!(
+            "pass another {flag} FILE, or remove that file first"
+        )))
     };
     if meta.file_type().is_symlink() {
         return refuse("is a symbolic link");
     }
-    if meta.is_file() && !is_dead_letter_file(path).unwrap_or(false) {
-        return refuse("exists and is not a dead-letter file");
+    if meta.is_file() && meta.len() > 0 && !ours(path) {
+        return refuse("exists and was not written by laudspeaker-import");
     }
     Ok(())
+}
+
+/// Whether a file starts like an --emit-requests file of an earlier run.
+fn starts_like_emitted(path: &Path) -> bool {
+    use std::io::Read;
+    const MARK: &[u8] = b"{\"primary_key\"";
+    let mut head = [0u8; MARK.len()];
+    let read = std::fs::File::open(path).and_then(|mut file| file.read_exact(&mut head));
+    read.is_ok() && head == MARK
 }
 
 /// Whether two paths name one file: the same text, or the same inode.
@@ -110,17 +124,23 @@ mod tests {
     }
 
     #[test]
-    fn a_foreign_file_or_link_is_not_overwritten_but_an_old_dead_letter_file_is() {
+    fn a_foreign_file_or_link_is_not_overwritten_but_an_earlier_output_is() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mine = dir.path().join("notes.ndjson");
         std::fs::write(&mine, "IMPORTANT\n").expect("write");
-        assert!(refuse_foreign_file(&mine).is_err());
+        let dead_letter = |path: &Path| is_dead_letter_file(path).unwrap_or(false);
+        assert!(refuse_foreign(&mine, "--dead-letter", dead_letter).is_err());
+        assert!(refuse_foreign(&mine, "--emit-requests", starts_like_emitted).is_err());
         let old = dir.path().join("old.dead-letter.ndjson");
         std::fs::write(&old, "{\"dead_letter\":{}}\n").expect("write");
-        assert!(refuse_foreign_file(&old).is_ok());
+        assert!(refuse_foreign(&old, "--dead-letter", dead_letter).is_ok());
+        let emitted = dir.path().join("bodies.ndjson");
+        std::fs::write(&emitted, "{\"primary_key\":\"a\"}\n").expect("write");
+        assert!(refuse_foreign(&emitted, "--emit-requests", starts_like_emitted).is_ok());
         let link = dir.path().join("link.ndjson");
         std::os::unix::fs::symlink(&old, &link).expect("symlink");
-        assert!(refuse_foreign_file(&link).is_err());
-        assert!(refuse_foreign_file(&dir.path().join("new.ndjson")).is_ok());
+        assert!(refuse_foreign(&link, "--dead-letter", dead_letter).is_err());
+        let new = dir.path().join("new.ndjson");
+        assert!(refuse_foreign(&new, "--dead-letter", dead_letter).is_ok());
     }
 }
