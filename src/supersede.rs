@@ -3,7 +3,7 @@
 //! dead-letter file would bring its older values back over the newer ones;
 //! such rows are counted so the run can warn before anyone does that.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -13,25 +13,28 @@ use std::sync::Mutex;
 pub struct Ledger {
     /// Set once any key is noted: until then delivery takes no lock.
     any: AtomicBool,
-    undelivered: Mutex<HashSet<Box<str>>>,
+    /// Each customer's first dead-lettered row.
+    undelivered: Mutex<HashMap<Box<str>, u64>>,
     superseded: AtomicU64,
 }
 
 impl Ledger {
-    /// A row of customer `key` was dead-lettered.
-    pub fn note_undelivered(&self, key: &str) {
+    /// The row on `line` of customer `key` was dead-lettered.
+    pub fn note_undelivered(&self, key: &str, line: u64) {
         let mut keys = self.undelivered.lock().unwrap_or_else(|e| e.into_inner());
-        keys.insert(key.into());
+        let first = keys.entry(key.into()).or_insert(line);
+        *first = (*first).min(line);
         self.any.store(true, Ordering::Release);
     }
 
-    /// A row of customer `key` was delivered (or, in a dry run, is valid).
-    pub fn note_delivered(&self, key: &str) {
+    /// The row on `line` of customer `key` was delivered (or, in a dry run,
+    /// is valid); it counts when an earlier row of the customer was not.
+    pub fn note_delivered(&self, key: &str, line: u64) {
         if !self.any.load(Ordering::Acquire) {
             return;
         }
         let keys = self.undelivered.lock().unwrap_or_else(|e| e.into_inner());
-        if keys.contains(key) {
+        if keys.get(key).is_some_and(|&first| first < line) {
             self.superseded.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -49,11 +52,12 @@ mod tests {
     #[test]
     fn only_rows_after_an_undelivered_row_of_the_same_key_count() {
         let ledger = Ledger::default();
-        ledger.note_delivered("a");
-        ledger.note_undelivered("a");
-        ledger.note_delivered("b");
-        ledger.note_delivered("a");
-        ledger.note_delivered("a");
+        ledger.note_delivered("a", 1);
+        ledger.note_undelivered("a", 3);
+        ledger.note_delivered("b", 4);
+        ledger.note_delivered("a", 2);
+        ledger.note_delivered("a", 5);
+        ledger.note_delivered("a", 6);
         assert_eq!(ledger.superseded(), 2);
     }
 }

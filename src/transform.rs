@@ -96,7 +96,15 @@ pub struct BodyBuilder {
     /// held its path: a path found in none is most likely a typo.
     json_records: u64,
     key_found: u64,
+    /// Records built whole, and per slot how many of them held its path
+    /// (counted on success only: a refused record stops before its later
+    /// slots are looked at).
+    built_records: u64,
     slot_found: Vec<u64>,
+    /// The current record's slot lookups, committed when it is built.
+    found_now: Vec<bool>,
+    /// Line of the record being built, for the ledger.
+    line: u64,
     /// The last record's key passed its checks (so a refusal names a
     /// customer).
     key_ok: bool,
@@ -186,6 +194,7 @@ impl BodyBuilder {
 
     fn new(mapping: &Mapping, key_origin: Origin, slots: Vec<Slot>) -> Self {
         let slot_found = vec![0; slots.len()];
+        let found_now = vec![false; slots.len()];
         BodyBuilder {
             key_origin,
             key_from: mapping.primary_key.from.clone(),
@@ -197,7 +206,10 @@ impl BodyBuilder {
             max_body_bytes: usize::MAX,
             json_records: 0,
             key_found: 0,
+            built_records: 0,
             slot_found,
+            found_now,
+            line: 0,
             key_ok: false,
             ledger: None,
             key: String::new(),
@@ -213,23 +225,19 @@ impl BodyBuilder {
     /// Warnings for NDJSON key paths that no record held: a mapping typo
     /// would otherwise send every record without that attribute, silently.
     pub fn unseen_paths(&self) -> Vec<String> {
-        if self.json_records == 0 {
-            return Vec::new();
-        }
-        let n = self.json_records;
         let mut warnings = Vec::new();
-        if self.key_found == 0 {
+        let n = self.json_records;
+        if n > 0 && self.key_found == 0 {
+            let from = &self.key_from;
             warnings.push(format!(
-                "the primary key `{}` was in none of the {n} records",
-                self.key_from
+                "the primary key `{from}` was in none of the {n} records"
             ));
         }
+        let n = self.built_records;
         for (slot, &found) in self.slots.iter().zip(&self.slot_found) {
-            if found == 0 && matches!(slot.origin, Origin::Path(_)) {
-                warnings.push(format!(
-                    "key `{}` was in none of the {n} records",
-                    slot.from
-                ));
+            if n > 0 && found == 0 && matches!(slot.origin, Origin::Path(_)) {
+                let from = &slot.from;
+                warnings.push(format!("key `{from}` was in none of the {n} records built"));
             }
         }
         warnings
@@ -238,6 +246,11 @@ impl BodyBuilder {
     /// The CSV header name of a column (0-based).
     pub fn column_name(&self, column: usize) -> Option<&str> {
         self.header.get(column).map(String::as_str)
+    }
+
+    /// Sets the line of the record about to be built (for the ledger).
+    pub fn at_line(&mut self, line: u64) {
+        self.line = line;
     }
 
     /// Builds the body of one CSV record.
@@ -258,13 +271,17 @@ impl BodyBuilder {
         if let Err(rejection) = self.json_body(object) {
             return Err(self.noted(rejection));
         }
+        self.built_records += 1;
+        for (total, &found) in self.slot_found.iter_mut().zip(&self.found_now) {
+            *total += u64::from(found);
+        }
         Ok(self.built())
     }
 
     /// Notes the customer of a refused row whose key was valid.
     fn noted(&self, rejection: Rejection) -> Rejection {
         if let (true, Some(ledger)) = (self.key_ok, &self.ledger) {
-            ledger.note_undelivered(server_trim(&self.key));
+            ledger.note_undelivered(server_trim(&self.key), self.line);
         }
         rejection
     }
@@ -341,7 +358,7 @@ impl BodyBuilder {
             let converted = match &slot.origin {
                 Origin::Path(path) => {
                     let found = lookup(object, path);
-                    self.slot_found[index] += u64::from(found.is_some());
+                    self.found_now[index] = found.is_some();
                     let value = found.unwrap_or(&Value::Null);
                     let result = slot.conversion.json_into(value, &mut self.body);
                     result.map_err(|e| value_rejection(&slot.from, &value.to_string(), &e.0))?

@@ -107,12 +107,12 @@ pub(crate) fn format_is_supported(format: &str) -> bool {
 }
 
 /// Says whether a format gives a whole calendar date (year, month and
-/// day, or a day of the year, or an instant).
-pub(crate) fn format_has_full_date(format: &str) -> bool {
+/// day, or a day of the year), or an instant when `instant_counts`.
+pub(crate) fn format_has_full_date(format: &str, instant_counts: bool) -> bool {
     let (mut year, mut month, mut day) = (false, false, false);
     for item in StrftimeItems::new(format) {
         match item {
-            Item::Numeric(Numeric::Timestamp, _) => return true,
+            Item::Numeric(Numeric::Timestamp, _) if instant_counts => return true,
             Item::Numeric(Numeric::Year | Numeric::YearMod100, _) => year = true,
             Item::Numeric(Numeric::Month, _)
             | Item::Fixed(Fixed::ShortMonthName | Fixed::LongMonthName) => month = true,
@@ -124,14 +124,21 @@ pub(crate) fn format_has_full_date(format: &str) -> bool {
     year && month && day
 }
 
-/// Says whether a format gives the time of day or an instant.
+/// Says whether a format gives the time of day (hours and minutes, a
+/// 12-hour clock only with its AM/PM) or an instant.
 pub(crate) fn format_has_time(format: &str) -> bool {
-    StrftimeItems::new(format).any(|item| {
-        matches!(
-            item,
-            Item::Numeric(Numeric::Hour | Numeric::Hour12 | Numeric::Timestamp, _)
-        )
-    })
+    let (mut hour, mut hour12, mut am_pm, mut minute) = (false, false, false, false);
+    for item in StrftimeItems::new(format) {
+        match item {
+            Item::Numeric(Numeric::Timestamp, _) => return true,
+            Item::Numeric(Numeric::Hour, _) => hour = true,
+            Item::Numeric(Numeric::Hour12, _) => hour12 = true,
+            Item::Fixed(Fixed::UpperAmPm | Fixed::LowerAmPm) => am_pm = true,
+            Item::Numeric(Numeric::Minute, _) => minute = true,
+            _ => {}
+        }
+    }
+    (hour || (hour12 && am_pm)) && minute
 }
 
 fn literal(rest: &mut &str, expected: &str) -> Result<(), FormatFault> {
@@ -472,18 +479,23 @@ mod tests {
 
     #[test]
     fn a_full_date_needs_year_month_and_day() {
-        assert!(format_has_full_date("%d/%m/%Y"));
-        assert!(format_has_full_date("%F"));
-        assert!(format_has_full_date("%d %b %y"));
-        assert!(format_has_full_date("%s"));
-        assert!(!format_has_full_date("%H:%M"));
-        assert!(!format_has_full_date("%m/%d"));
+        assert!(format_has_full_date("%d/%m/%Y", false));
+        assert!(format_has_full_date("%F", false));
+        assert!(format_has_full_date("%d %b %y", false));
+        assert!(format_has_full_date("%s", true));
+        assert!(!format_has_full_date("%s", false));
+        assert!(!format_has_full_date("%H:%M", true));
+        assert!(!format_has_full_date("%m/%d", false));
+        assert!(format_has_time("%F %H:%M"));
+        assert!(format_has_time("%F %I:%M %p"));
+        assert!(!format_has_time("%F %H"));
+        assert!(!format_has_time("%F %I:%M"));
     }
 
     #[test]
     fn format_has_time_looks_for_a_clock() {
         assert!(format_has_time("%d/%m/%Y %H:%M"));
-        assert!(format_has_time("%I %p"));
+        assert!(format_has_time("%I:%M %p"));
         assert!(format_has_time("%s"));
         assert!(!format_has_time("%d/%m/%Y"));
     }

@@ -225,14 +225,15 @@ impl Conversion {
                 "format `{format}` uses a specifier that is not supported"
             )));
         }
-        if !format::format_has_full_date(format) {
+        let instant_counts = self.value_type == ValueType::Datetime;
+        if !format::format_has_full_date(format, instant_counts) {
             return Err(ConvertError(format!(
                 "format `{format}` does not give a whole date (year, month and day)"
             )));
         }
         if self.value_type == ValueType::Datetime && !format::format_has_time(format) {
             return Err(ConvertError(format!(
-                "format `{format}` gives no time of day, which a datetime needs"
+                "format `{format}` gives no time of day (hours and minutes), which a datetime needs"
             )));
         }
         Ok(())

@@ -532,7 +532,8 @@ fn check_refuses_unusable_formats() {
     assert!(with_format(ValueType::Date, "%d/%m/%Y %Z").check().is_err());
     assert!(with_format(ValueType::Date, "%Q").check().is_err());
     let no_time = with_format(ValueType::Datetime, "%d/%m/%Y").check();
-    let expected = "format `%d/%m/%Y` gives no time of day, which a datetime needs";
+    let expected =
+        "format `%d/%m/%Y` gives no time of day (hours and minutes), which a datetime needs";
     assert_eq!(no_time, Err(ConvertError(expected.into())));
 }
 

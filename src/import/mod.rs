@@ -301,7 +301,7 @@ fn read_input(
                 }
                 if dry_run {
                     Stats::bump(&stats.upserted);
-                    recorder.ledger.note_delivered(server_trim(key));
+                    recorder.ledger.note_delivered(server_trim(key), line);
                     return ControlFlow::Continue(());
                 }
                 let job = Job {

@@ -87,11 +87,11 @@ impl Recorder {
 impl Outcomes for Recorder {
     fn delivered(&self, job: Job, _attempts: u32) {
         Stats::bump(&self.stats.upserted);
-        self.ledger.note_delivered(&job.key);
+        self.ledger.note_delivered(&job.key, job.line);
     }
 
     fn failed(&self, job: Job, failure: Failure) {
-        self.ledger.note_undelivered(&job.key);
+        self.ledger.note_undelivered(&job.key, job.line);
         let entry = Entry {
             line: job.line,
             reason: &failure.reason,

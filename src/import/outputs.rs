@@ -19,7 +19,7 @@ pub struct Outputs {
 pub fn plan(args: &ImportArgs) -> Result<Outputs, Failure> {
     let dead_letter = match &args.dead_letter {
         Some(path) => path.clone(),
-        None => default_dead_letter(&args.input),
+        None => default_dead_letter(&args.input, args.dry_run),
     };
     let mut taken = vec![
         (args.input.as_path(), "the input"),
@@ -40,10 +40,13 @@ pub fn plan(args: &ImportArgs) -> Result<Outputs, Failure> {
     })
 }
 
-/// `<input stem>.dead-letter.ndjson` beside the input.
-fn default_dead_letter(input: &Path) -> PathBuf {
+/// `<input stem>.dead-letter.ndjson` beside the input; a dry run's is
+/// `<input stem>.dry-run.dead-letter.ndjson`, so that checking a file never
+/// replaces the rows an earlier live run could not deliver.
+fn default_dead_letter(input: &Path, dry_run: bool) -> PathBuf {
     let stem = input.file_stem().unwrap_or_default().to_string_lossy();
-    input.with_file_name(format!("{stem}.dead-letter.ndjson"))
+    let run = if dry_run { ".dry-run" } else { "" };
+    input.with_file_name(format!("{stem}{run}.dead-letter.ndjson"))
 }
 
 fn refuse_taken(path: &Path, flag: &str, taken: &[(&Path, &str)]) -> Result<(), Failure> {

@@ -251,6 +251,7 @@ fn visit_entry(
     while let Ok(Some(parsed)) = reader.next_record() {
         seen = true;
         let source_line = record.source_line.map(|first| first + parsed.line - 1);
+        builder.at_line(line);
         let built = source::csv_item(&parsed, record.text, scratch, builder);
         visit(source::item(line, parsed.raw, source_line, built))?;
     }

@@ -369,6 +369,7 @@ fn read_csv(
             return Ok(());
         }
         let (line, raw) = (record.line, record.raw);
+        builder.at_line(record.line);
         let built = csv_item(&record, text, &mut scratch, builder);
         if visit(item(line, raw, None, built)).is_break() {
             return Ok(());
@@ -465,6 +466,7 @@ pub(super) fn json_item<'a>(
     source_line: Option<u64>,
     builder: &'a mut BodyBuilder,
 ) -> Item<'a> {
+    builder.at_line(line);
     item(line, raw, source_line, json_record(raw, text, builder))
 }
 

@@ -681,7 +681,7 @@ lowercase = true
                 ),
                 at(
                     13,
-                    "`format`: format `%Y-%m-%d` gives no time of day, which a datetime needs"
+                    "`format`: format `%Y-%m-%d` gives no time of day (hours and minutes), which a datetime needs"
                 ),
             ]
         );
