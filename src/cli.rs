@@ -164,7 +164,7 @@ impl FromStr for Rate {
             "s" | "sec" | "second" => Duration::from_secs(1),
             "m" | "min" | "minute" => Duration::from_secs(60),
             "h" | "hour" => Duration::from_secs(3600),
-            other => return Err(format!("unknown rate unit `{other}`: use /s or /m")),
+            other => return Err(format!("unknown rate unit `{other}`: use /s, /m or /h")),
         };
         let count: u32 = count.trim().parse().map_err(|_| {
             format!("`{text}` is not a rate: write a whole number per unit, e.g. 100/s")

@@ -62,6 +62,8 @@ pub struct Entry<'a> {
     /// The record as text, when `raw` is not UTF-8 text: what a person
     /// edits before importing the file again.
     pub text: Option<&'a str>,
+    /// Write `raw` as base64 even if it happens to be valid UTF-8.
+    pub binary: bool,
     /// "structure", "value", "http", ...
     pub kind: &'a str,
     pub status: Option<u16>,
@@ -168,8 +170,8 @@ fn entry_json(entry: &Entry<'_>) -> Value {
     object.insert("line".into(), entry.line.into());
     object.insert("reason".into(), entry.reason.into());
     match std::str::from_utf8(entry.raw) {
-        Ok(text) => object.insert("raw".into(), text.into()),
-        Err(_) => {
+        Ok(text) if !entry.binary => object.insert("raw".into(), text.into()),
+        _ => {
             let encoded = base64::engine::general_purpose::STANDARD.encode(entry.raw);
             object.insert("raw_base64".into(), encoded.into())
         }

@@ -43,10 +43,8 @@ impl Summary {
     }
 
     /// Prints the summary to standard error.
-    pub fn print(&self, quiet: bool, dead_letter_path: &Path, dead_letter_entries: u64) {
-        if quiet && self.dead_lettered == 0 {
-            return;
-        }
+    /// `--quiet` hides progress, never this summary.
+    pub fn print(&self, dead_letter_path: &Path, dead_letter_entries: u64) {
         let verb = if self.dry_run {
             "valid (dry run)"
         } else {

@@ -428,12 +428,12 @@ impl BodyBuilder {
         }
         self.body.extend_from_slice(b"}}");
         if self.body.len() > self.max_body_bytes {
+            let limit = self.max_body_bytes;
             let reason = format!(
-                "request body would be {} bytes, which exceeds the server's limit of {} bytes \
-                 ({} KB); the row was not sent",
+                "request body would be {} bytes, which exceeds the server's limit of {limit} \
+                 bytes ({}); the row was not sent",
                 self.body.len(),
-                self.max_body_bytes,
-                self.max_body_bytes / 1024
+                in_kb(limit)
             );
             return Err(reject(RejectKind::Size, reason));
         }
@@ -519,6 +519,16 @@ fn value_rejection(column: &str, value: &str, fault: &str) -> Rejection {
         RejectKind::Value,
         format!("column `{column}`, value `{}`: {fault}", shown_value(value)),
     )
+}
+
+/// "100 KB" for 102400, "1.5 KB" for 1536.
+fn in_kb(bytes: usize) -> String {
+    let kb = bytes as f64 / 1024.0;
+    if bytes % 1024 == 0 {
+        format!("{} KB", bytes / 1024)
+    } else {
+        format!("{kb:.1} KB")
+    }
 }
 
 /// A value as quoted in a message: cut to a readable length.

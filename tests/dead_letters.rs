@@ -177,3 +177,55 @@ fn a_re_import_sends_entries_in_the_original_file_order() {
         )
     );
 }
+
+#[test]
+fn a_utf16_file_keeps_its_bytes_in_dead_letters_and_takes_edited_text_back() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let utf16 =
+        |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(utf16("email,name\r\na@x.com,Ann\r\nbad,Bö\r\n"));
+    let input = dir.path().join("people.csv");
+    std::fs::write(&input, bytes).expect("write");
+    let mapping = dir.path().join("people.toml");
+    let toml = "[primary_key]\nfrom = \"email\"\ntype = \"email\"\n\n\
+                [[property]]\nfrom = \"name\"\nto = \"name\"\n";
+    std::fs::write(&mapping, toml).expect("write");
+    let first = dir.path().join("first.ndjson");
+    let run = |input: &std::path::Path, dl: &std::path::Path, emit: &std::path::Path| {
+        import(&[
+            input.to_str().expect("utf-8"),
+            "--mapping",
+            mapping.to_str().expect("utf-8"),
+            "--dry-run",
+            "--dead-letter",
+            dl.to_str().expect("utf-8"),
+            "--emit-requests",
+            emit.to_str().expect("utf-8"),
+        ])
+    };
+    let output = run(&input, &first, &dir.path().join("one.ndjson"));
+    assert_eq!(code(&output), 1, "{}", output_text(&output));
+    let entries = dead_letters(&first);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["line"], 3);
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(entries[0]["raw_base64"].as_str().expect("base64"))
+        .expect("valid base64");
+    assert_eq!(raw, utf16("bad,Bö"));
+    assert_eq!(entries[0]["text"], "bad,Bö");
+
+    let fixed = std::fs::read_to_string(&first)
+        .expect("read")
+        .replace("\"bad,Bö\"", "\"bo@x.com,Bö\"");
+    let fixed_path = dir.path().join("fixed.ndjson");
+    std::fs::write(&fixed_path, fixed).expect("write");
+    let emitted = dir.path().join("two.ndjson");
+    let output = run(&fixed_path, &dir.path().join("second.ndjson"), &emitted);
+    assert_eq!(code(&output), 0, "{}", output_text(&output));
+    assert_eq!(
+        std::fs::read_to_string(&emitted).expect("bodies"),
+        "{\"primary_key\":\"bo@x.com\",\"properties\":{\"name\":\"Bö\"}}\n"
+    );
+}

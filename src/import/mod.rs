@@ -78,7 +78,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     for warning in input.warnings() {
         crate::say!("warning: {warning}; check the path in the mapping");
     }
-    finish(outcome, recorder, started, args, quiet, &dead_letter_path)
+    finish(outcome, recorder, started, args, &dead_letter_path)
 }
 
 /// Delivery settings from the command line, checked.
@@ -189,7 +189,11 @@ fn pipeline(
         .build()
         .map_err(|e| Failure::before_sending(format!("cannot start the runtime: {e}")))?;
     let interrupted = Arc::new(AtomicBool::new(false));
-    runtime.spawn(watch_signals(cancel.clone(), interrupted.clone()));
+    runtime.spawn(watch_signals(
+        cancel.clone(),
+        interrupted.clone(),
+        recorder.stats.clone(),
+    ));
     let (tx, rx) = mpsc::channel::<Job>(1024);
     let dry_run = settings.is_none();
     let delivery = settings.map(|settings| {
@@ -233,7 +237,7 @@ fn pipeline(
 /// stops, requests in flight get a grace period, files are closed, the
 /// summary is printed. A second one exits at once; every dead letter
 /// already written was flushed as it was written.
-async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>) {
+async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>, stats: Arc<Stats>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::interrupt()),
@@ -254,7 +258,19 @@ async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>) 
             crate::say!("interrupted: finishing requests in flight (signal again to stop at once)");
         }
     }
-    crate::say!("stopped at once: rows not yet answered were not recorded as sent");
+    let (read, upserted, dead, blank, not_sent) = (
+        Stats::get(&stats.read),
+        Stats::get(&stats.upserted),
+        Stats::get(&stats.dead_lettered),
+        Stats::get(&stats.skipped_blank),
+        Stats::get(&stats.not_sent),
+    );
+    let unknown = read.saturating_sub(upserted + dead + blank + not_sent);
+    crate::say!(
+        "stopped at once: {read} rows read, {upserted} upserted, {dead} dead-lettered, \
+         {blank} skipped blank, {not_sent} not sent, {unknown} in flight with no answer \
+         recorded (an upsert is safe to send again)"
+    );
     std::process::exit(i32::from(code::INTERRUPTED));
 }
 
@@ -341,7 +357,6 @@ fn finish(
     recorder: Arc<Recorder>,
     started: Instant,
     args: &ImportArgs,
-    quiet: bool,
     dead_letter_path: &Path,
 ) -> Result<u8, Failure> {
     let recorder = Arc::try_unwrap(recorder)
@@ -352,7 +367,6 @@ fn finish(
     let dead_letters = recorder.into_dead_letters().finish();
     let summary = Summary::new(&stats, started.elapsed(), args.dry_run);
     summary.print(
-        quiet,
         dead_letter_path,
         dead_letters.as_ref().ok().copied().unwrap_or(0),
     );

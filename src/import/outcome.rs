@@ -61,10 +61,11 @@ impl Recorder {
     fn write(&self, entry: &Entry<'_>) {
         Stats::bump(&self.stats.dead_lettered);
         tracing::debug!(line = entry.line, kind = entry.kind, "row dead-lettered");
-        let (raw, text) = self.codec.dead_letter(entry.raw);
+        let (raw, text, binary) = self.codec.dead_letter(entry.raw);
         let entry = Entry {
             raw: &raw,
             text: text.as_deref(),
+            binary,
             ..entry.clone()
         };
         if let Err(error) = self.dead_letters.write(&entry) {
@@ -101,6 +102,7 @@ impl Outcomes for Recorder {
             attempts: Some(failure.attempts),
             source_line: None,
             text: None,
+            binary: false,
         };
         self.write(&entry);
     }

@@ -79,18 +79,20 @@ impl RecordCodec {
         })
     }
 
-    /// The bytes for the dead-letter file (exactly as in the input), and the
-    /// record as readable text when those bytes are not plain UTF-8 text.
-    pub fn dead_letter<'a>(&self, parsed: &'a [u8]) -> (Cow<'a, [u8]>, Option<Cow<'a, str>>) {
+    /// The bytes for the dead-letter file (exactly as in the input), the
+    /// record as readable text when those bytes are not plain UTF-8 text,
+    /// and whether the bytes must be written as base64 even when they
+    /// happen to be valid UTF-8 (UTF-16 text, whose ASCII holds NULs).
+    pub fn dead_letter<'a>(&self, parsed: &'a [u8]) -> (Cow<'a, [u8]>, Option<Cow<'a, str>>, bool) {
         match (self.utf16, self.text) {
             (Some(endian), _) => {
                 let text = std::str::from_utf8(parsed).ok().map(Cow::Borrowed);
-                (Cow::Owned(utf16::to_utf16(parsed, endian)), text)
+                (Cow::Owned(utf16::to_utf16(parsed, endian)), text, true)
             }
             (None, FieldText::Legacy(_)) if !parsed.is_ascii() => {
-                (Cow::Borrowed(parsed), self.text.decode(parsed))
+                (Cow::Borrowed(parsed), self.text.decode(parsed), false)
             }
-            (None, _) => (Cow::Borrowed(parsed), None),
+            (None, _) => (Cow::Borrowed(parsed), None, false),
         }
     }
 
