@@ -92,7 +92,8 @@ fn run_import(input: &Path, mapping: &Path, dir: &Path, url: Option<&str>, extra
         .arg(dir.join("bench.dead-letter.ndjson"))
         .args(["--progress", "none", "--quiet"])
         .args(extra)
-        .env_remove("LAUDSPEAKER_API_KEY");
+        .env_remove("LAUDSPEAKER_API_KEY")
+        .stderr(Stdio::null());
     match url {
         Some(url) => command.args(["--api-url", url, "--api-key", KEY]),
         None => command.arg("--dry-run"),
