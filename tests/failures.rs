@@ -14,24 +14,34 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
+/// Imports the HubSpot fixture into `url` with `key` and `concurrency`.
+fn import_hubspot(
+    url: &str,
+    key: &str,
+    dl: &std::path::Path,
+    concurrency: &str,
+) -> std::process::Output {
+    import(&[
+        &fixture("hubspot-contacts.csv"),
+        "--mapping",
+        &fixture("hubspot-contacts.toml"),
+        "--api-url",
+        url,
+        "--api-key",
+        key,
+        "--dead-letter",
+        dl.to_str().expect("utf-8"),
+        "--concurrency",
+        concurrency,
+    ])
+}
+
 #[test]
 fn a_wrong_key_stops_at_once_with_exit_3_and_no_dead_letters() {
     let emulator = Emulator::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let dl = dir.path().join("dl.ndjson");
-    let output = import(&[
-        &fixture("hubspot-contacts.csv"),
-        "--mapping",
-        &fixture("hubspot-contacts.toml"),
-        "--api-url",
-        &emulator.url,
-        "--api-key",
-        "wrong-key-123",
-        "--dead-letter",
-        dl.to_str().expect("utf-8"),
-        "--concurrency",
-        "2",
-    ]);
+    let output = import_hubspot(&emulator.url, "wrong-key-123", &dl, "2");
     let text = output_text(&output);
     assert_eq!(code(&output), 3, "{text}");
     assert!(text.contains("401"), "{text}");
@@ -50,19 +60,7 @@ fn a_workspace_without_primary_key_stops_with_exit_3() {
     let emulator = Emulator::start_with(&["--no-primary-key"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let dl = dir.path().join("dl.ndjson");
-    let output = import(&[
-        &fixture("hubspot-contacts.csv"),
-        "--mapping",
-        &fixture("hubspot-contacts.toml"),
-        "--api-url",
-        &emulator.url,
-        "--api-key",
-        KEY,
-        "--dead-letter",
-        dl.to_str().expect("utf-8"),
-        "--concurrency",
-        "1",
-    ]);
+    let output = import_hubspot(&emulator.url, KEY, &dl, "1");
     let text = output_text(&output);
     assert_eq!(code(&output), 3, "{text}");
     assert!(text.to_lowercase().contains("primary key"), "{text}");
@@ -137,19 +135,7 @@ fn a_web_page_answering_200_is_not_taken_for_the_api() {
     .expect("write script");
     let emulator = Emulator::start_with(&["--script", script.to_str().expect("utf-8")]);
     let dl = dir.path().join("dl.ndjson");
-    let output = import(&[
-        &fixture("hubspot-contacts.csv"),
-        "--mapping",
-        &fixture("hubspot-contacts.toml"),
-        "--api-url",
-        &emulator.url,
-        "--api-key",
-        KEY,
-        "--dead-letter",
-        dl.to_str().expect("utf-8"),
-        "--concurrency",
-        "1",
-    ]);
+    let output = import_hubspot(&emulator.url, KEY, &dl, "1");
     let text = output_text(&output);
     assert_eq!(code(&output), 3, "{text}");
     assert!(text.contains("not JSON"), "{text}");

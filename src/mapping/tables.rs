@@ -445,21 +445,43 @@ fn check_lowercase(table: &Section, conversion: &Conversion, problems: &mut Prob
     }
 }
 
+/// The option `key` when it applies to `value_type`; reported (and `None`)
+/// when the type ignores it.
+fn option_for<'t>(
+    table: &Section<'t>,
+    key: &str,
+    value_type: ValueType,
+    applies: &[ValueType],
+    problems: &mut Problems,
+) -> Option<Located<&'t str>> {
+    let option = table.string(key, problems)?;
+    if applies.contains(&value_type) {
+        return Some(option);
+    }
+    let types: Vec<&str> = applies.iter().map(|&t| type_name(t)).collect();
+    let (noun, list) = match types.as_slice() {
+        [one] => ("type", (*one).to_string()),
+        [init @ .., last] => ("types", format!("{} and {last}", init.join(", "))),
+        [] => ("types", String::new()),
+    };
+    let name = type_name(value_type);
+    problems.at(
+        option.line,
+        format!("`{key}` applies to {noun} {list} only, not {name}"),
+    );
+    None
+}
+
 fn read_format(
     table: &Section,
     value_type: ValueType,
     conversion: &mut Conversion,
     problems: &mut Problems,
 ) {
-    let Some(format) = table.string("format", problems) else {
+    let dates = [ValueType::Date, ValueType::Datetime];
+    let Some(format) = option_for(table, "format", value_type, &dates, problems) else {
         return;
     };
-    if !matches!(value_type, ValueType::Date | ValueType::Datetime) {
-        let name = type_name(value_type);
-        let message = format!("`format` applies to types date and datetime only, not {name}");
-        problems.at(format.line, message);
-        return;
-    }
     conversion.format =
         parsed(Some(format), options::strftime, problems).map(|()| format.value.to_string());
     if conversion.format.is_some() {
@@ -477,16 +499,11 @@ fn read_timezone(
     conversion: &mut Conversion,
     problems: &mut Problems,
 ) {
-    let Some(zone) = table.string("timezone", problems) else {
+    let datetime = [ValueType::Datetime];
+    let Some(zone) = option_for(table, "timezone", value_type, &datetime, problems) else {
         return;
     };
-    if value_type != ValueType::Datetime {
-        let name = type_name(value_type);
-        problems.at(
-            zone.line,
-            format!("`timezone` applies to type datetime only, not {name}"),
-        );
-    } else if !table.has("format") {
+    if !table.has("format") {
         let message = "`timezone` has no effect without `format`: without one, datetimes \
                        must be RFC 3339 and carry their own offset";
         problems.at(zone.line, message);
@@ -501,14 +518,11 @@ fn read_separator(
     conversion: &mut Conversion,
     problems: &mut Problems,
 ) {
-    let Some(separator) = table.string("separator", problems) else {
+    let array = [ValueType::Array];
+    let Some(separator) = option_for(table, "separator", value_type, &array, problems) else {
         return;
     };
-    if value_type != ValueType::Array {
-        let name = type_name(value_type);
-        let message = format!("`separator` applies to type array only, not {name}");
-        problems.at(separator.line, message);
-    } else if separator.value.is_empty() {
+    if separator.value.is_empty() {
         problems.at(
             separator.line,
             "`separator` is empty; array elements need one",
