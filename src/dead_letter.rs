@@ -8,7 +8,7 @@
 //! created readable by its owner only.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -75,24 +75,39 @@ pub struct Entry<'a> {
 /// The open dead-letter file, shared by the reader and delivery tasks.
 pub struct DeadLetters {
     path: PathBuf,
-    writer: Mutex<BufWriter<File>>,
-    entries: Mutex<u64>,
+    state: Mutex<State>,
+}
+
+/// The file and what is known to be in it.
+struct State {
+    /// Written without a buffer: every entry goes to the file whole, or the
+    /// file is cut back to the last whole entry.
+    file: File,
+    /// Bytes of whole lines in the file.
+    length: u64,
+    entries: u64,
+    /// A write failed: the file holds what it held before, and takes no more.
+    broken: bool,
 }
 
 impl DeadLetters {
     /// Creates (or truncates) the file, owner-only, and writes the preamble.
     /// A symbolic link at `path` is refused, not followed.
     pub fn create(path: &Path, preamble: &Preamble) -> io::Result<Self> {
-        let file = owner_only().open(path)?;
+        let mut file = owner_only().open(path)?;
         restrict_to_owner(&file)?;
-        let mut writer = BufWriter::new(file);
-        serde_json::to_writer(&mut writer, &preamble.to_json())?;
-        writer.write_all(b"\n")?;
-        writer.flush()?;
+        let mut line = serde_json::to_vec(&preamble.to_json())?;
+        line.push(b'\n');
+        file.write_all(&line)?;
+        let state = State {
+            file,
+            length: line.len() as u64,
+            entries: 0,
+            broken: false,
+        };
         Ok(DeadLetters {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
-            entries: Mutex::new(0),
+            state: Mutex::new(state),
         })
     }
 
@@ -100,33 +115,49 @@ impl DeadLetters {
         &self.path
     }
 
-    /// Appends one entry and flushes it to the file.
+    /// Appends one entry, whole. After a failed write (disk full, size
+    /// limit) the file is cut back to its last whole entry and refuses
+    /// further entries, so it stays valid NDJSON.
     pub fn write(&self, entry: &Entry<'_>) -> io::Result<()> {
         let mut line = serde_json::to_vec(&entry_json(entry))?;
         line.push(b'\n');
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        writer.write_all(&line)?;
-        writer.flush()?;
-        *self.entries.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        Ok(())
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.broken {
+            return Err(io::Error::other(
+                "the dead-letter file could not be written earlier",
+            ));
+        }
+        match state.file.write_all(&line) {
+            Ok(()) => {
+                state.length += line.len() as u64;
+                state.entries += 1;
+                Ok(())
+            }
+            Err(error) => {
+                state.broken = true;
+                let length = state.length;
+                if state.file.metadata().is_ok_and(|m| m.is_file()) {
+                    let _ = state.file.set_len(length);
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Syncs the file; removes it when it holds no entry, so that its
     /// presence after a run always means something was rejected.
     pub fn finish(self) -> io::Result<u64> {
-        let entries = *self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let writer = self.writer.into_inner().unwrap_or_else(|e| e.into_inner());
-        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        let state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
         // Only a regular file can be synced and is worth removing; a
         // device such as /dev/stdout is neither.
-        if file.metadata()?.is_file() {
-            file.sync_all()?;
-            drop(file);
-            if entries == 0 {
+        if state.file.metadata()?.is_file() {
+            state.file.sync_all()?;
+            drop(state.file);
+            if state.entries == 0 {
                 std::fs::remove_file(&self.path)?;
             }
         }
-        Ok(entries)
+        Ok(state.entries)
     }
 }
 

@@ -143,7 +143,8 @@ async fn read_reply(mut response: Response, secret: &str) -> Answer {
                 first = chunk.iter().copied().find(|b| !b.is_ascii_whitespace());
             }
         }
-        let not_json = first.is_some_and(|b| b != b'{');
+        // Laudspeaker answers `{"id": ...}`; an empty body is no answer.
+        let not_json = first != Some(b'{');
         let message = if not_json {
             NOT_JSON.to_string()
         } else {

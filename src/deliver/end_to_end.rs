@@ -181,6 +181,7 @@ fn job(line: u64, key: &str) -> Job {
         key: key.into(),
         body: body.into_bytes(),
         raw: format!("{key},{line}").into(),
+        source_line: None,
     }
 }
 

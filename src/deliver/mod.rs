@@ -54,6 +54,9 @@ pub struct Job {
     pub body: Vec<u8>,
     /// The record's original bytes, for the dead-letter file.
     pub raw: Vec<u8>,
+    /// When the input is a dead-letter file: the record's line in the
+    /// file it first came from.
+    pub source_line: Option<u64>,
 }
 
 /// How delivery behaves; built from the command line.

@@ -16,6 +16,7 @@ fn job(line: u64, key: &str) -> Job {
         key: key.into(),
         body: Vec::new(),
         raw: Vec::new(),
+        source_line: None,
     }
 }
 

@@ -268,8 +268,8 @@ async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>, 
     let unknown = read.saturating_sub(upserted + dead + blank + not_sent);
     crate::say!(
         "stopped at once: {read} rows read, {upserted} upserted, {dead} dead-lettered, \
-         {blank} skipped blank, {not_sent} not sent, {unknown} in flight with no answer \
-         recorded (an upsert is safe to send again)"
+         {blank} skipped blank, {not_sent} not sent, {unknown} queued or in flight with no \
+         outcome recorded (an upsert is safe to send again)"
     );
     std::process::exit(i32::from(code::INTERRUPTED));
 }
@@ -303,6 +303,7 @@ fn read_input(
                 key,
                 body,
                 raw,
+                source_line,
             } => {
                 if let Some(writer) = emit.as_mut() {
                     if let Err(e) = writer
@@ -325,6 +326,7 @@ fn read_input(
                     key: server_trim(key).into(),
                     body: body.to_vec(),
                     raw: raw.to_vec(),
+                    source_line,
                 };
                 if tx.blocking_send(job).is_err() {
                     // Delivery stopped (fatal error or interruption).

@@ -59,7 +59,6 @@ impl Recorder {
 
     /// Writes an entry whose `raw` is the record as parsed.
     fn write(&self, entry: &Entry<'_>) {
-        Stats::bump(&self.stats.dead_lettered);
         tracing::debug!(line = entry.line, kind = entry.kind, "row dead-lettered");
         let (raw, text, binary) = self.codec.dead_letter(entry.raw);
         let entry = Entry {
@@ -68,7 +67,15 @@ impl Recorder {
             binary,
             ..entry.clone()
         };
-        if let Err(error) = self.dead_letters.write(&entry) {
+        let written = self.dead_letters.write(&entry);
+        // Counted as dead-lettered only once it is in the file; a row the
+        // file could not take was read and not sent.
+        let counter = match written {
+            Ok(()) => &self.stats.dead_lettered,
+            Err(_) => &self.stats.not_sent,
+        };
+        Stats::bump(counter);
+        if let Err(error) = written {
             // Rows that cannot be kept must not be risked: stop the run.
             self.halt.cancel();
             if !self.write_failed.swap(true, Ordering::Relaxed) {
@@ -100,7 +107,7 @@ impl Outcomes for Recorder {
             kind: "http",
             status: failure.status,
             attempts: Some(failure.attempts),
-            source_line: None,
+            source_line: job.source_line,
             text: None,
             binary: false,
         };

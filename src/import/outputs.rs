@@ -93,10 +93,17 @@ fn starts_like_emitted(path: &Path) -> bool {
     read.is_ok() && head == MARK
 }
 
-/// Whether two paths name one file: the same text, or the same inode.
+/// Whether two paths name one file: the same text, the same place once
+/// `.`, `..` and links are resolved (also for a file not yet created), or
+/// the same inode (hard links).
 fn same_file(a: &Path, b: &Path) -> bool {
     if a == b {
         return true;
+    }
+    if let (Some(a), Some(b)) = (resolved(a), resolved(b)) {
+        if a == b {
+            return true;
+        }
     }
     match (std::fs::metadata(a), std::fs::metadata(b)) {
         #[cfg(unix)]
@@ -106,6 +113,19 @@ fn same_file(a: &Path, b: &Path) -> bool {
         }
         _ => false,
     }
+}
+
+/// The absolute, link-free place of `path`; for a file that does not exist
+/// yet, its folder's place joined with its name.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    if let Ok(full) = path.canonicalize() {
+        return Some(full);
+    }
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    Some(folder.canonicalize().ok()?.join(path.file_name()?))
 }
 
 #[cfg(test)]
@@ -124,6 +144,12 @@ mod tests {
         let other = dir.path().join("out.ndjson");
         assert!(refuse_taken(&other, "--emit-requests", &[(&input, "the input")]).is_ok());
         assert!(same_file(&mapping, &dir.path().join("m.toml")));
+        let later = dir.path().join("later.ndjson");
+        assert!(same_file(
+            &later,
+            &dir.path().join(".").join("later.ndjson")
+        ));
+        assert!(!same_file(&later, &dir.path().join("other.ndjson")));
     }
 
     #[test]

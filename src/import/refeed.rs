@@ -234,7 +234,8 @@ fn in_file_encoding<'a>(text: &str, codec: &RecordCodec) -> Result<Cow<'a, [u8]>
 /// Parses an entry's record as the original format and builds its body.
 /// A CSV entry whose text now holds several records (a stray quote fixed,
 /// say) yields each of them, so none is dropped; each keeps the entry's
-/// line, and its own line in the original file as `source_line`.
+/// line and `source_line` (an edited text has no line of its own in the
+/// original file, and sorting by it keeps them together, in order).
 fn visit_entry(
     line: u64,
     record: &Record<'_>,
@@ -250,7 +251,7 @@ fn visit_entry(
     let mut seen = false;
     while let Ok(Some(parsed)) = reader.next_record() {
         seen = true;
-        let source_line = record.source_line.map(|first| first + parsed.line - 1);
+        let source_line = record.source_line;
         builder.at_line(line);
         let built = source::csv_item(&parsed, record.text, scratch, builder);
         visit(source::item(line, parsed.raw, source_line, built))?;
@@ -269,13 +270,13 @@ fn visit_json_lines(
     visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let mut seen = false;
-    for (offset, text) in record.bytes.split(|&b| b == b'\n').enumerate() {
+    for text in record.bytes.split(|&b| b == b'\n') {
         if text.trim_ascii().is_empty() {
             continue;
         }
         seen = true;
         let text = text.strip_suffix(b"\r").unwrap_or(text);
-        let source_line = record.source_line.map(|first| first + offset as u64);
+        let source_line = record.source_line;
         visit(source::json_item(
             line,
             text,

@@ -33,6 +33,8 @@ pub enum Item<'a> {
         key: &'a str,
         body: &'a [u8],
         raw: &'a [u8],
+        /// The line in the original input, when re-importing dead letters.
+        source_line: Option<u64>,
     },
     /// A record that cannot be sent.
     Rejected {
@@ -483,6 +485,7 @@ pub(super) fn item<'a>(
             key,
             body,
             raw,
+            source_line,
         },
         Err(rejection) => Item::Rejected {
             line,
