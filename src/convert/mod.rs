@@ -297,8 +297,8 @@ fn wrong_kind(value_type: ValueType, value: &Value) -> ConvertError {
     ))
 }
 
-/// What kind of JSON value this is, in words.
-fn kind_of(value: &Value) -> &'static str {
+/// What kind of JSON value this is, in words ("a JSON array").
+pub fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a JSON boolean",

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::ImportArgs;
-use crate::dead_letter::is_dead_letter_file;
 use crate::failure::Failure;
 
 /// The files a run writes.
@@ -26,13 +25,11 @@ pub fn plan(args: &ImportArgs) -> Result<Outputs, Failure> {
         (args.mapping.as_path(), "the mapping"),
     ];
     refuse_taken(&dead_letter, "--dead-letter", &taken)?;
-    refuse_foreign(&dead_letter, "--dead-letter", |path| {
-        is_dead_letter_file(path).unwrap_or(false)
-    })?;
+    refuse_foreign(&dead_letter, "--dead-letter", DEAD_LETTER_MARK)?;
     if let Some(emit) = &args.emit_requests {
         taken.push((dead_letter.as_path(), "the dead-letter file"));
         refuse_taken(emit, "--emit-requests", &taken)?;
-        refuse_foreign(emit, "--emit-requests", starts_like_emitted)?;
+        refuse_foreign(emit, "--emit-requests", EMITTED_MARK)?;
     }
     Ok(Outputs {
         dead_letter,
@@ -60,9 +57,16 @@ fn refuse_taken(path: &Path, flag: &str, taken: &[(&Path, &str)]) -> Result<(), 
     }
 }
 
-/// Refuses a link, and an existing regular file that is not one this tool
-/// wrote (`ours` tells): overwriting it would destroy someone's data.
-fn refuse_foreign(path: &Path, flag: &str, ours: impl Fn(&Path) -> bool) -> Result<(), Failure> {
+/// How a dead-letter file of an earlier run starts.
+const DEAD_LETTER_MARK: &[u8] = b"{\"dead_letter\"";
+
+/// How an --emit-requests file of an earlier run starts.
+const EMITTED_MARK: &[u8] = b"{\"primary_key\"";
+
+/// Refuses a link, and an existing non-empty regular file that does not
+/// start with `mark` (so this tool did not write it): overwriting it would
+/// destroy someone's data.
+fn refuse_foreign(path: &Path, flag: &str, mark: &[u8]) -> Result<(), Failure> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
@@ -78,19 +82,17 @@ fn refuse_foreign(path: &Path, flag: &str, ours: impl Fn(&Path) -> bool) -> Resu
     if meta.file_type().is_symlink() {
         return refuse("is a symbolic link");
     }
-    if meta.is_file() && meta.len() > 0 && !ours(path) {
+    if meta.is_file() && meta.len() > 0 && !starts_with(path, mark) {
         return refuse("exists and was not written by laudspeaker-import");
     }
     Ok(())
 }
 
-/// Whether a file starts like an --emit-requests file of an earlier run.
-fn starts_like_emitted(path: &Path) -> bool {
+fn starts_with(path: &Path, mark: &[u8]) -> bool {
     use std::io::Read;
-    const MARK: &[u8] = b"{\"primary_key\"";
-    let mut head = [0u8; MARK.len()];
+    let mut head = vec![0u8; mark.len()];
     let read = std::fs::File::open(path).and_then(|mut file| file.read_exact(&mut head));
-    read.is_ok() && head == MARK
+    read.is_ok() && head == mark
 }
 
 /// Whether two paths name one file: the same text, the same place once
@@ -157,15 +159,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mine = dir.path().join("notes.ndjson");
         std::fs::write(&mine, "IMPORTANT\n").expect("write");
-        let dead_letter = |path: &Path| is_dead_letter_file(path).unwrap_or(false);
+        let dead_letter = DEAD_LETTER_MARK;
         assert!(refuse_foreign(&mine, "--dead-letter", dead_letter).is_err());
-        assert!(refuse_foreign(&mine, "--emit-requests", starts_like_emitted).is_err());
+        assert!(refuse_foreign(&mine, "--emit-requests", EMITTED_MARK).is_err());
         let old = dir.path().join("old.dead-letter.ndjson");
         std::fs::write(&old, "{\"dead_letter\":{}}\n").expect("write");
         assert!(refuse_foreign(&old, "--dead-letter", dead_letter).is_ok());
         let emitted = dir.path().join("bodies.ndjson");
         std::fs::write(&emitted, "{\"primary_key\":\"a\"}\n").expect("write");
-        assert!(refuse_foreign(&emitted, "--emit-requests", starts_like_emitted).is_ok());
+        assert!(refuse_foreign(&emitted, "--emit-requests", EMITTED_MARK).is_ok());
         let link = dir.path().join("link.ndjson");
         std::os::unix::fs::symlink(&old, &link).expect("symlink");
         assert!(refuse_foreign(&link, "--dead-letter", dead_letter).is_err());

@@ -108,6 +108,16 @@ struct Stored {
     /// The line holds only white space.
     blank: bool,
     bytes: Vec<u8>,
+    /// The entry, parsed once; `None` when the line is not JSON.
+    entry: Option<Value>,
+}
+
+/// An entry's line in the original input: `source_line`, else `line`.
+fn original_line(entry: &Value) -> Option<u64> {
+    entry
+        .get("source_line")
+        .or(entry.get("line"))
+        .and_then(Value::as_u64)
 }
 
 /// Reads every entry and orders them by their line in the original file
@@ -116,18 +126,13 @@ struct Stored {
 fn in_original_order(lines: &mut NdjsonReader<Source>) -> io::Result<Vec<Stored>> {
     let mut entries = Vec::new();
     while let Some(line) = lines.next_line()? {
-        let order = serde_json::from_slice::<Value>(line.raw)
-            .ok()
-            .and_then(|entry| {
-                entry
-                    .get("source_line")
-                    .or(entry.get("line"))
-                    .and_then(Value::as_u64)
-            });
+        let entry = serde_json::from_slice::<Value>(line.raw).ok();
+        let order = entry.as_ref().and_then(original_line);
         let stored = Stored {
             line: line.line,
             blank: line.blank,
             bytes: line.raw.to_vec(),
+            entry,
         };
         entries.push((order.unwrap_or(0), stored));
     }
@@ -147,7 +152,7 @@ impl Refeed {
             let flow = if entry.blank {
                 visit(Item::Blank)
             } else {
-                match record_of(&entry.bytes, &self.codec) {
+                match record_of(entry.entry.as_ref(), &self.codec) {
                     Err(rejection) => visit(Item::Rejected {
                         line: entry.line,
                         raw: &entry.bytes,
@@ -178,17 +183,13 @@ struct Record<'a> {
 
 /// The record held by a dead-letter entry: its edited `text` if any,
 /// else its original bytes brought into the parser's encoding.
-fn record_of<'a>(entry: &[u8], codec: &RecordCodec) -> Result<Record<'a>, Rejection> {
+fn record_of<'a>(entry: Option<&Value>, codec: &RecordCodec) -> Result<Record<'a>, Rejection> {
     let structure = |reason: &str| Rejection {
         kind: RejectKind::Structure,
         reason: reason.into(),
     };
-    let value: Value = serde_json::from_slice(entry)
-        .map_err(|_| structure("not a dead-letter entry: invalid JSON"))?;
-    let source_line = value
-        .get("source_line")
-        .or(value.get("line"))
-        .and_then(Value::as_u64);
+    let value = entry.ok_or_else(|| structure("not a dead-letter entry: invalid JSON"))?;
+    let source_line = original_line(value);
     if let Some(text) = value.get("text").and_then(Value::as_str) {
         let bytes = in_file_encoding(text, codec)?;
         return Ok(Record {

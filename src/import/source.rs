@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::convert::parse_strict_json;
+use crate::convert::{kind_of, parse_strict_json};
 use crate::dead_letter::Preamble;
 use crate::failure::Failure;
 use crate::input::csv::{CsvReader, FieldProblem, Scratch};
@@ -531,15 +531,4 @@ fn json_record<'b>(
     };
     let built = builder.json(object)?;
     Ok((built.key, built.body))
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
