@@ -36,6 +36,12 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Import a bundled fixture into an in-process emulator, end to end.
     Demo(DemoArgs),
+    /// Write a mapping file for an export (`mapping init FILE`).
+    #[command(subcommand)]
+    Mapping(MappingCommand),
+    /// Profile a file as a mapping reads it, without sending anything.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
 }
 
 const IMPORT_EXAMPLES: &str = "\
@@ -138,6 +144,109 @@ pub struct DemoArgs {
     /// The fixture to import (a CSV or NDJSON file with a .toml mapping beside it).
     #[arg(long, default_value = "fixtures/hubspot-contacts.csv")]
     pub fixture: PathBuf,
+}
+
+/// What `mapping` can do.
+#[derive(Debug, Subcommand)]
+pub enum MappingCommand {
+    /// Write a complete mapping for FILE from its header and a sample of its
+    /// rows: attribute names, types, primary key, each choice explained in a
+    /// comment. Review it, then run `check` and `import --dry-run` with it.
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
+}
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  laudspeaker-import mapping init contacts.csv -o contacts.toml
+  laudspeaker-import mapping init export.csv --primary-key \"Customer Id\" --whole-file";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  laudspeaker-import check contacts.csv --mapping contacts.toml
+  laudspeaker-import check contacts.csv -m contacts.toml --json > profile.json
+Exit status: 0 no row would be dead-lettered, 1 some would, 2 bad mapping or input.";
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// The export to describe: CSV (also .tsv) or NDJSON.
+    pub input: PathBuf,
+
+    /// The column (NDJSON: key path) that identifies a customer
+    /// [default: guessed: a unique email column, else a unique id column].
+    #[arg(long, value_name = "COLUMN", help_heading = "Mapping init")]
+    pub primary_key: Option<String>,
+
+    /// Rows read to infer types and the key.
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..), help_heading = "Mapping init")]
+    pub sample: u64,
+
+    /// Read every row instead of a sample (slower; surer types).
+    #[arg(long, conflicts_with = "sample", help_heading = "Mapping init")]
+    pub whole_file: bool,
+
+    /// The file's format [default: from its extension].
+    #[arg(long, value_enum, help_heading = "Mapping init")]
+    pub format: Option<FormatArg>,
+
+    /// CSV field delimiter, one character (`\t` for tab)
+    /// [default: whichever of , ; tab | splits the header most].
+    #[arg(long, value_name = "C", value_parser = parse_delimiter, help_heading = "Mapping init")]
+    pub delimiter: Option<u8>,
+
+    /// Text encoding, any WHATWG label such as windows-1252
+    /// [default: UTF-8, or what a byte order mark says; windows-1252 when
+    /// the sample is not valid UTF-8].
+    #[arg(long, value_name = "LABEL", help_heading = "Mapping init")]
+    pub encoding: Option<String>,
+
+    /// Write the mapping here [default: standard output].
+    #[arg(short, long, value_name = "FILE", help_heading = "Mapping init")]
+    pub output: Option<PathBuf>,
+
+    /// Replace the --output file if it exists.
+    #[arg(long, requires = "output", help_heading = "Mapping init")]
+    pub force: bool,
+}
+
+/// The `--format` of `mapping init`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Ndjson,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The file to profile, read exactly as `import` reads it.
+    pub input: PathBuf,
+
+    /// Mapping file (TOML).
+    #[arg(short, long, help_heading = "Check")]
+    pub mapping: PathBuf,
+
+    /// Print the profile as one JSON object instead of a table.
+    #[arg(long, help_heading = "Check")]
+    pub json: bool,
+
+    /// Duplicate primary keys listed, most repeated first.
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Check")]
+    pub top: usize,
+
+    /// Largest request body, as in `import`; larger rows would be dead-lettered.
+    #[arg(long, default_value_t = 102_400, value_parser = parse_body_limit,
+          help_heading = "Check")]
+    pub max_body_bytes: usize,
+}
+
+/// One delimiter byte: a single ASCII character, or `\t` for tab.
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "\\t" | "\t" | "tab" => Ok(b'\t'),
+        _ if text.len() == 1 && text.is_ascii() => Ok(text.as_bytes()[0]),
+        _ => Err(format!("`{text}` is not one ASCII character (use \\t for tab)")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

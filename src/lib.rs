@@ -6,8 +6,10 @@
 //! ([`transform`]), [`deliver`] sends bodies with limits and retries, and
 //! [`dead_letter`] keeps every record that could not be delivered.
 //! [`import`] runs them in that order. [`emulator`] is the local Laudspeaker
-//! stand-in used by tests, benchmarks and rehearsals.
+//! stand-in used by tests, benchmarks and rehearsals. [`init`] writes a
+//! mapping for a new export; [`check`] profiles a file as a mapping reads it.
 
+pub mod check;
 pub mod cli;
 pub mod console;
 pub mod convert;
@@ -17,6 +19,7 @@ pub mod demo;
 pub mod emulator;
 pub mod failure;
 pub mod import;
+pub mod init;
 pub mod input;
 pub mod mapping;
 pub mod progress;

@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use laudspeaker_import::cli::{Cli, Command};
+use laudspeaker_import::cli::{Cli, Command, MappingCommand};
 use laudspeaker_import::failure::Failure;
-use laudspeaker_import::{demo, emulator, import};
+use laudspeaker_import::{check, demo, emulator, import, init};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,6 +16,8 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args, cli.quiet),
         Command::Demo(args) => demo::run(args, cli.quiet),
         Command::Emulator(args) => run_emulator(args.clone()),
+        Command::Mapping(MappingCommand::Init(args)) => init::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -176,7 +176,7 @@ pub(super) struct Header {
 /// an array or object pretty-printed over several lines, or a file that is
 /// a single array. A first line that is a complete value among other lines
 /// is only that line's problem, and is dead-lettered like any other.
-fn refuse_whole_json(head: &[u8], shown: &str) -> Result<(), Failure> {
+pub(crate) fn refuse_whole_json(head: &[u8], shown: &str) -> Result<(), Failure> {
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(<[u8]>::trim_ascii)
