@@ -60,14 +60,7 @@ pub fn choose(
         .collect();
     if let Some(&column) = emails.iter().find(|&&i| stats[i].unique_and_filled()) {
         let mut why = vec!["its sampled values are distinct email addresses".to_string()];
-        why.extend(stats[column].mostly_emails().filter(|(bad, _)| *bad > 0).map(
-            |(bad, example)| {
-                format!(
-                    "{bad} of them are not addresses (e.g. `{example}`): those rows will be \
-                     dead-lettered"
-                )
-            },
-        ));
+        why.extend(not_addresses(&stats[column]));
         return Ok(KeyChoice {
             column,
             value_type: ValueType::Email,
@@ -99,11 +92,25 @@ pub fn choose(
             .to_string(),
     ];
     why.extend(doubts(&stats[column]));
+    if value_type == ValueType::Email {
+        why.extend(not_addresses(&stats[column]));
+    }
     Ok(KeyChoice {
         column,
         value_type,
         why,
     })
+}
+
+/// The values of an email key column that are not addresses.
+fn not_addresses(stats: &ColumnStats) -> Option<String> {
+    let (bad, example) = stats.mostly_emails().filter(|(bad, _)| *bad > 0)?;
+    let verb = if bad == 1 { "is" } else { "are" };
+    Some(format!(
+        "{bad} sampled value{} {verb} not an address (e.g. `{example}`): those rows will be \
+         dead-lettered",
+        if bad == 1 { "" } else { "s" }
+    ))
 }
 
 /// Every value an address, or a column named for email addresses whose
@@ -114,7 +121,7 @@ fn email_like(name: &str, inferred: &Inferred, stats: &ColumnStats) -> bool {
     }
     let named = snake_case(name)
         .split('_')
-        .any(|word| matches!(word, "email" | "mail" | "e_mail" | "emailaddress"));
+        .any(|word| matches!(word, "email" | "mail" | "emailaddress"));
     named && stats.mostly_emails().is_some()
 }
 
