@@ -245,7 +245,9 @@ fn parse_delimiter(text: &str) -> Result<u8, String> {
     match text {
         "\\t" | "\t" | "tab" => Ok(b'\t'),
         _ if text.len() == 1 && text.is_ascii() => Ok(text.as_bytes()[0]),
-        _ => Err(format!("`{text}` is not one ASCII character (use \\t for tab)")),
+        _ => Err(format!(
+            "`{text}` is not one ASCII character (use \\t for tab)"
+        )),
     }
 }
 

@@ -56,7 +56,13 @@ fn short(file: &Path) -> String {
 /// dead-letter kind, reason). Files not listed import with none.
 fn really_bad(file: &str) -> Vec<(u64, &'static str, String)> {
     let structure = |line, reason: &str| (line, "structure", reason.to_string());
-    let empty_key = |line| (line, "primary_key", "primary key `email` is empty".to_string());
+    let empty_key = |line| {
+        (
+            line,
+            "primary_key",
+            "primary key `email` is empty".to_string(),
+        )
+    };
     match file {
         // A trailing comma gives both rows a second field the header lacks.
         "ghost-member-fixtures/members-duplicate-emails.csv" => vec![
@@ -131,11 +137,17 @@ fn init_writes_a_mapping_that_imports_every_real_export() {
             .map(|e| {
                 let line = e["line"].as_u64().expect("line");
                 let kind = e["kind"].as_str().expect("kind").to_string();
-                (line, kind, e["reason"].as_str().expect("reason").to_string())
+                (
+                    line,
+                    kind,
+                    e["reason"].as_str().expect("reason").to_string(),
+                )
             })
             .collect();
         if name == SHOPIFY {
-            let empty = found.iter().filter(|f| f.2 == "primary key `email` is empty");
+            let empty = found
+                .iter()
+                .filter(|f| f.2 == "primary key `email` is empty");
             assert_eq!(empty.count(), 211);
             let typos: Vec<u64> = found
                 .iter()
@@ -202,7 +214,9 @@ fn mapping_for(file: &str) -> String {
 /// The table of the property read from `from`: its lines up to a blank.
 fn table_of<'t>(mapping: &'t str, from: &str) -> Vec<&'t str> {
     let needle = format!("from = \"{from}\"");
-    let start = mapping.find(&needle).unwrap_or_else(|| panic!("no {needle}"));
+    let start = mapping
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {needle}"));
     mapping[start..]
         .lines()
         .take_while(|line| !line.is_empty())
@@ -220,18 +234,31 @@ fn telco_types_keep_codes_as_text_and_yes_no_as_booleans() {
     ));
     assert_eq!(
         table_of(&mapping, "SeniorCitizen"),
-        ["from = \"SeniorCitizen\"", "to = \"senior_citizen\"", "type = \"number\""]
+        [
+            "from = \"SeniorCitizen\"",
+            "to = \"senior_citizen\"",
+            "type = \"number\""
+        ]
     );
     assert_eq!(
         table_of(&mapping, "Partner"),
-        ["from = \"Partner\"", "to = \"partner\"", "type = \"boolean\""]
+        [
+            "from = \"Partner\"",
+            "to = \"partner\"",
+            "type = \"boolean\""
+        ]
     );
     // " " in 11 rows is empty for a number, so the column stays a number.
     assert_eq!(
         table_of(&mapping, "TotalCharges"),
-        ["from = \"TotalCharges\"", "to = \"total_charges\"", "type = \"number\""]
+        [
+            "from = \"TotalCharges\"",
+            "to = \"total_charges\"",
+            "type = \"number\""
+        ]
     );
-    assert!(mapping.contains("# seen: 0.2% empty (11 of 7043), e.g. \"29.85\"\nfrom = \"TotalCharges\""));
+    assert!(mapping
+        .contains("# seen: 0.2% empty (11 of 7043), e.g. \"29.85\"\nfrom = \"TotalCharges\""));
 }
 
 #[test]
@@ -251,7 +278,11 @@ fn northwind_postal_codes_and_phones_stay_text() {
     let mapping = mapping_for("northwind/customers.csv");
     assert_eq!(
         table_of(&mapping, "postal_code")[..3],
-        ["from = \"postal_code\"", "to = \"postal_code\"", "type = \"string\""]
+        [
+            "from = \"postal_code\"",
+            "to = \"postal_code\"",
+            "type = \"string\""
+        ]
     );
     assert!(mapping.contains(
         "# \"postal_code\": 66 values are numbers but 24 are not (e.g. `WA1 1DP`): kept as text\n"
@@ -265,11 +296,19 @@ fn nested_ndjson_becomes_key_paths_and_dynamic_objects_stay_whole() {
     assert!(mapping.contains("from = \"_id.$oid\"\ntype = \"string\"\n"));
     assert_eq!(
         table_of(&mapping, "tier_and_details"),
-        ["from = \"tier_and_details\"", "to = \"tier_and_details\"", "type = \"json\""]
+        [
+            "from = \"tier_and_details\"",
+            "to = \"tier_and_details\"",
+            "type = \"json\""
+        ]
     );
     assert_eq!(
         table_of(&mapping, "accounts"),
-        ["from = \"accounts\"", "to = \"accounts\"", "type = \"array\""]
+        [
+            "from = \"accounts\"",
+            "to = \"accounts\"",
+            "type = \"array\""
+        ]
     );
 }
 
@@ -319,5 +358,7 @@ fn init_never_replaces_a_file_without_force() {
     assert_eq!(std::fs::read_to_string(&out).expect("read"), "keep me");
     let forced = init(&[&file, "-o", path(&out), "--force"]);
     assert_eq!(code(&forced), 0, "{}", output_text(&forced));
-    assert!(std::fs::read_to_string(&out).expect("read").starts_with("# Mapping for example.csv"));
+    assert!(std::fs::read_to_string(&out)
+        .expect("read")
+        .starts_with("# Mapping for example.csv"));
 }

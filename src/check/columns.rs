@@ -53,14 +53,16 @@ impl Columns {
         let preamble = &input.preamble;
         let mut columns = Vec::new();
         let key = &mapping.primary_key;
-        let key_to = match &key.attribute {
-            Some(attribute) => format!("(primary key) {attribute}"),
-            None => "(primary key)".to_string(),
-        };
-        columns.push(column(&key.from, key_to, &key.conversion, true));
+        columns.push(column(
+            &key.from,
+            key.attribute.clone(),
+            &key.conversion,
+            true,
+        ));
         for property in &mapping.properties {
             if let PropertySource::Field(from) = &property.source {
-                columns.push(column(from, property.to.clone(), &property.conversion, false));
+                let to = Some(property.to.clone());
+                columns.push(column(from, to, &property.conversion, false));
             }
         }
         let layout = match (preamble.format, preamble.delimiter, &preamble.header) {
@@ -84,9 +86,17 @@ impl Columns {
             Layout::Csv { splitter, width } => {
                 let fields = splitter.split(raw);
                 fields == *width
-                    && csv_values(splitter, self.text, line, &mut self.columns, &mut self.scratch)
+                    && csv_values(
+                        splitter,
+                        self.text,
+                        line,
+                        &mut self.columns,
+                        &mut self.scratch,
+                    )
             }
-            Layout::Ndjson => json_values(raw, self.text, line, &mut self.columns, &mut self.scratch),
+            Layout::Ndjson => {
+                json_values(raw, self.text, line, &mut self.columns, &mut self.scratch)
+            }
         };
         self.not_profiled += u64::from(!profiled);
     }
@@ -96,11 +106,14 @@ impl Columns {
     }
 
     pub fn finish(self) -> Vec<ColumnReport> {
-        self.columns.into_iter().map(|column| column.report).collect()
+        self.columns
+            .into_iter()
+            .map(|column| column.report)
+            .collect()
     }
 }
 
-fn column(from: &str, to: String, conversion: &Conversion, is_key: bool) -> Column {
+fn column(from: &str, to: Option<String>, conversion: &Conversion, is_key: bool) -> Column {
     Column {
         index: 0,
         path: from.split('.').map(str::to_string).collect(),
@@ -109,6 +122,7 @@ fn column(from: &str, to: String, conversion: &Conversion, is_key: bool) -> Colu
         report: ColumnReport {
             from: from.to_string(),
             to,
+            primary_key: is_key,
             value_type: conversion.value_type.name(),
             rows: 0,
             empty: 0,
@@ -161,7 +175,10 @@ fn csv_values(
             return false;
         };
         let result = match column.is_key {
-            true => column.conversion.key_from_text(&value).map(|key| key.is_some()),
+            true => column
+                .conversion
+                .key_from_text(&value)
+                .map(|key| key.is_some()),
             false => column
                 .conversion
                 .text_into(&value, scratch)
@@ -190,7 +207,10 @@ fn json_values(
     for column in columns.iter_mut() {
         let value = lookup(&object, &column.path).unwrap_or(&Value::Null);
         let result = match column.is_key {
-            true => column.conversion.key_from_json(value).map(|key| key.is_some()),
+            true => column
+                .conversion
+                .key_from_json(value)
+                .map(|key| key.is_some()),
             false => column
                 .conversion
                 .json_into(value, scratch)

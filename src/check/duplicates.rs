@@ -71,7 +71,11 @@ impl Counter {
     /// The `top` most repeated keys, most rows first, then by key.
     pub fn finish(self, top: usize) -> Duplicates {
         let keys = self.repeated.len() as u64 + self.unnamed_keys;
-        let extra_rows = self.repeated.values().map(|(_, rows)| rows - 1).sum::<u64>()
+        let extra_rows = self
+            .repeated
+            .values()
+            .map(|(_, rows)| rows - 1)
+            .sum::<u64>()
             + self.unnamed_rows;
         let mut listed: Vec<Duplicate> = self
             .repeated
@@ -113,7 +117,10 @@ mod tests {
             counter.add(key);
         }
         let found = counter.finish(10);
-        assert_eq!((found.keys, found.extra_rows, found.complete), (1, 1, false));
+        assert_eq!(
+            (found.keys, found.extra_rows, found.complete),
+            (1, 1, false)
+        );
         assert_eq!(found.top[0].key, "a");
     }
 }

@@ -35,8 +35,10 @@ pub struct Report {
 pub struct ColumnReport {
     /// The header name or key path.
     pub from: String,
-    /// The attribute; `(primary key)` for the key.
-    pub to: String,
+    /// The attribute set; for the key, its `attribute` (null when none).
+    pub to: Option<String>,
+    /// This is the primary key column.
+    pub primary_key: bool,
     #[serde(rename = "type")]
     pub value_type: &'static str,
     /// Records profiled.
@@ -96,8 +98,16 @@ impl Report {
             .collect();
         let counts = [
             ("rows read", self.rows_read, String::new()),
-            ("would be sent", self.requests, "one upsert request each".into()),
-            ("would be dead-lettered", self.dead_lettered, kinds.join(", ")),
+            (
+                "would be sent",
+                self.requests,
+                "one upsert request each".into(),
+            ),
+            (
+                "would be dead-lettered",
+                self.dead_lettered,
+                kinds.join(", "),
+            ),
             ("skipped blank", self.blank_lines, String::new()),
         ];
         for (label, n, note) in counts {
@@ -126,7 +136,11 @@ impl Report {
             .map(|c| {
                 [
                     c.from.clone(),
-                    c.to.clone(),
+                    match (c.primary_key, &c.to) {
+                        (true, Some(to)) => format!("(primary key) {to}"),
+                        (true, None) => "(primary key)".to_string(),
+                        (false, to) => to.clone().unwrap_or_default(),
+                    },
                     c.value_type.to_string(),
                     format!("{} ({})", c.empty, share(c.empty, c.rows)),
                     c.failures.to_string(),

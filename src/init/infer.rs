@@ -23,13 +23,7 @@ use super::naming::snake_case;
 /// month-first spellings of one shape are tried together: when both read
 /// every value, the column is ambiguous.
 pub const DATE_FORMATS: [&str; 7] = [
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%d-%m-%Y",
-    "%m-%d-%Y",
+    "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y",
 ];
 
 /// Datetime formats tried; `None` is RFC 3339 with an offset (the rule
@@ -300,7 +294,10 @@ impl Inferred {
 /// The type of a column named `name` with these sampled values.
 pub fn infer(name: &str, stats: &ColumnStats) -> Inferred {
     if stats.filled() == 0 {
-        return Inferred::plain(ValueType::String, "empty in every sampled row: kept as text");
+        return Inferred::plain(
+            ValueType::String,
+            "empty in every sampled row: kept as text",
+        );
     }
     let k = stats.kinds;
     if k.objects > 0 || (k.arrays > 0 && k.arrays < stats.filled()) {
@@ -487,7 +484,10 @@ mod tests {
 
     #[test]
     fn numbers_only_when_every_value_obeys_the_number_rule() {
-        assert_eq!(type_of("score", &["1", "2.5", "-3", "", "6.0E7"]).0, ValueType::Number);
+        assert_eq!(
+            type_of("score", &["1", "2.5", "-3", "", "6.0E7"]).0,
+            ValueType::Number
+        );
         assert_eq!(type_of("score", &["1", "1,5"]).0, ValueType::String);
         assert_eq!(type_of("score", &["1", "0x1A"]).0, ValueType::String);
         assert_eq!(type_of("big", &["9007199254740993"]).0, ValueType::String);
@@ -506,7 +506,10 @@ mod tests {
         assert_eq!(type_of("Phone", &["5551234"]).0, ValueType::String);
         assert_eq!(type_of("Customer Id", &["17", "18"]).0, ValueType::String);
         assert_eq!(type_of("Postal Code", &["12209"]).0, ValueType::String);
-        assert_eq!(type_of("mobile", &["+1 (555) 010-999"]).0, ValueType::String);
+        assert_eq!(
+            type_of("mobile", &["+1 (555) 010-999"]).0,
+            ValueType::String
+        );
         assert_eq!(type_of("ratio", &["0.5", "0"]).0, ValueType::Number);
     }
 
@@ -524,7 +527,10 @@ mod tests {
             type_of("contact", &["a@example.com", " B@Example.org"]).0,
             ValueType::Email
         );
-        assert_eq!(type_of("contact", &["a@example.com", "n/a"]).0, ValueType::String);
+        assert_eq!(
+            type_of("contact", &["a@example.com", "n/a"]).0,
+            ValueType::String
+        );
     }
 
     #[test]
@@ -557,9 +563,18 @@ mod tests {
 
     #[test]
     fn datetimes_with_and_without_offsets() {
-        let rfc = infer("at", &stats_of(&["2024-01-02T03:04:05Z", "2024-01-02T03:04:05+02:00"]));
-        assert_eq!((rfc.value_type, rfc.format, rfc.timezone), (ValueType::Datetime, None, None));
-        let local = infer("at", &stats_of(&["2022-01-01 00:00:00", "2022-02-02 03:11:13"]));
+        let rfc = infer(
+            "at",
+            &stats_of(&["2024-01-02T03:04:05Z", "2024-01-02T03:04:05+02:00"]),
+        );
+        assert_eq!(
+            (rfc.value_type, rfc.format, rfc.timezone),
+            (ValueType::Datetime, None, None)
+        );
+        let local = infer(
+            "at",
+            &stats_of(&["2022-01-01 00:00:00", "2022-02-02 03:11:13"]),
+        );
         assert_eq!(
             (local.value_type, local.format, local.timezone),
             (ValueType::Datetime, Some("%Y-%m-%d %H:%M:%S"), Some("UTC"))

@@ -41,7 +41,11 @@ pub fn run(args: &InitArgs) -> Result<u8, Failure> {
         }),
         delimiter: args.delimiter,
         encoding,
-        limit: if args.whole_file { u64::MAX } else { args.sample },
+        limit: if args.whole_file {
+            u64::MAX
+        } else {
+            args.sample
+        },
     };
     let sample = sample::read(&args.input, asked)?;
     let text = write::mapping_text(&args.input, &sample, args.primary_key.as_deref())?;
@@ -69,8 +73,10 @@ pub fn run(args: &InitArgs) -> Result<u8, Failure> {
 /// Any WHATWG label, as `[source] encoding` accepts.
 fn encoding_for(label: &str) -> Result<&'static encoding_rs::Encoding, Failure> {
     encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-        Failure::before_sending(format!("--encoding `{label}` is not a known encoding label"))
-            .with_hint("use a WHATWG label such as utf-8, windows-1252, latin-1, utf-16le")
+        Failure::before_sending(format!(
+            "--encoding `{label}` is not a known encoding label"
+        ))
+        .with_hint("use a WHATWG label such as utf-8, windows-1252, latin-1, utf-16le")
     })
 }
 
@@ -105,8 +111,9 @@ fn write_file(path: &Path, text: &str, force: bool) -> Result<(), Failure> {
         // is not replaced.
         options.create_new(true);
     }
-    let written = options
-        .open(path)
-        .and_then(|mut file| file.write_all(text.as_bytes()).and_then(|()| file.sync_all()));
+    let written = options.open(path).and_then(|mut file| {
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+    });
     written.map_err(|e| Failure::before_sending(format!("cannot write {}: {e}", path.display())))
 }

@@ -125,7 +125,9 @@ fn transliterated(c: char) -> &'static str {
     const ASCII: &str = "0123456789\
                          ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     if c.is_ascii_alphanumeric() {
-        let at = ASCII.find(c).expect("an ASCII letter or digit is in the list");
+        let at = ASCII
+            .find(c)
+            .expect("an ASCII letter or digit is in the list");
         return &ASCII[at..at + 1];
     }
     TABLE
@@ -154,7 +156,10 @@ mod tests {
         assert_eq!(snake_case("Contact: Email"), "contact_email");
         assert_eq!(snake_case("  Phone 1 "), "phone_1");
         assert_eq!(snake_case("ORACLE_ID__C"), "oracle_id_c");
-        assert_eq!(snake_case("customer.customerEmail"), "customer_customer_email");
+        assert_eq!(
+            snake_case("customer.customerEmail"),
+            "customer_customer_email"
+        );
         assert_eq!(snake_case("_id.$oid"), "id_oid");
     }
 
@@ -169,7 +174,16 @@ mod tests {
     #[test]
     fn clashes_are_numbered_and_reserved_names_renamed() {
         assert_eq!(
-            names(&["Email", "email", "E-mail", "id", "_id", "createdAt", "", "v"]),
+            names(&[
+                "Email",
+                "email",
+                "E-mail",
+                "id",
+                "_id",
+                "createdAt",
+                "",
+                "v"
+            ]),
             vec![
                 "email",
                 "email_2",

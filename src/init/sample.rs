@@ -75,7 +75,10 @@ pub fn read(path: &Path, asked: Asked) -> Result<Sample, Failure> {
     let encoding = opened.codec.encoding;
     let mut notes = Vec::new();
     if asked.encoding.is_none() && encoding != UTF_8 {
-        notes.push(format!("{}: the file starts with its byte order mark", encoding.name()));
+        notes.push(format!(
+            "{}: the file starts with its byte order mark",
+            encoding.name()
+        ));
     }
     match format {
         Format::Ndjson => {
@@ -123,9 +126,8 @@ fn retry_as_windows_1252(
         "windows-1252: line {line} is not valid UTF-8, and the sample reads as windows-1252 \
          (what Excel on Windows writes); check accented letters in an import"
     ));
-    read_csv(path, reading, asked.limit)?.map_err(|line| {
-        not_text(&path.display().to_string(), line, WINDOWS_1252)
-    })
+    read_csv(path, reading, asked.limit)?
+        .map_err(|line| not_text(&path.display().to_string(), line, WINDOWS_1252))
 }
 
 fn not_text(shown: &str, line: u64, encoding: &'static Encoding) -> Failure {
@@ -178,8 +180,15 @@ fn sniff_delimiter(
         }
     }
     if best.0 != b',' {
-        let shown = if best.0 == b'\t' { "tab".to_string() } else { (best.0 as char).to_string() };
-        notes.push(format!("`{shown}` splits the header into the most columns ({})", best.1));
+        let shown = if best.0 == b'\t' {
+            "tab".to_string()
+        } else {
+            (best.0 as char).to_string()
+        };
+        notes.push(format!(
+            "`{shown}` splits the header into the most columns ({})",
+            best.1
+        ));
     }
     Ok(best.0)
 }
@@ -191,14 +200,19 @@ fn read_csv(path: &Path, reading: Reading, limit: u64) -> Result<Result<Sample, 
     let opened = open(path, Some(reading.encoding))?;
     let text = opened.codec.text;
     let mut reader = CsvReader::new(opened.reader, reading.delimiter);
-    let read_error = |e: std::io::Error| Failure::before_sending(format!("cannot read {shown}: {e}"));
+    let read_error =
+        |e: std::io::Error| Failure::before_sending(format!("cannot read {shown}: {e}"));
     let mut scratch = Scratch::default();
     let names: Vec<String> = {
         let Some(header) = reader.next_record().map_err(read_error)? else {
-            return Err(Failure::before_sending(format!("{shown} is empty: no header line")));
+            return Err(Failure::before_sending(format!(
+                "{shown} is empty: no header line"
+            )));
         };
         match header.fields(text, &mut scratch) {
-            Ok(fields) => (0..fields.len()).map(|i| fields.get(i).to_string()).collect(),
+            Ok(fields) => (0..fields.len())
+                .map(|i| fields.get(i).to_string())
+                .collect(),
             Err(_) if matches!(text, FieldText::Utf8) => return Ok(Err(header.line)),
             Err((column, _)) => {
                 return Err(Failure::before_sending(format!(
@@ -222,7 +236,11 @@ fn read_csv(path: &Path, reading: Reading, limit: u64) -> Result<Result<Sample, 
             continue;
         }
         if record.len() != sample.names.len() {
-            let why = format!("{} fields where the header has {}", record.len(), sample.names.len());
+            let why = format!(
+                "{} fields where the header has {}",
+                record.len(),
+                sample.names.len()
+            );
             sample.skip(line, why);
             continue;
         }
@@ -445,4 +463,3 @@ fn collect<'v>(
         }
     }
 }
-

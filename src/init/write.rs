@@ -32,10 +32,10 @@ pub fn mapping_text(
         ValueType::Email => "email",
         _ => key_name.as_str(),
     };
-    let key_attribute = attribute_names(&[key_source], &[])
-        .remove(0)
-        .attribute;
-    let others: Vec<usize> = (0..sample.names.len()).filter(|&i| i != key.column).collect();
+    let key_attribute = attribute_names(&[key_source], &[]).remove(0).attribute;
+    let others: Vec<usize> = (0..sample.names.len())
+        .filter(|&i| i != key.column)
+        .collect();
     let sources: Vec<&str> = others.iter().map(|&i| sample.names[i].as_str()).collect();
     let names = attribute_names(&sources, &[key_attribute.as_str()]);
     let mut out = String::new();
@@ -45,7 +45,14 @@ pub fn mapping_text(
     for (&i, named) in others.iter().zip(&names) {
         let mut why = vec![types[i].why.clone()];
         why.extend(named.note.clone());
-        property_table(&mut out, &sample.names[i], &sample.columns[i], &types[i], &named.attribute, &why);
+        property_table(
+            &mut out,
+            &sample.names[i],
+            &sample.columns[i],
+            &types[i],
+            &named.attribute,
+            &why,
+        );
     }
     Ok(out)
 }
@@ -56,14 +63,29 @@ fn header_comment(out: &mut String, input: &Path, sample: &Sample) {
         |name| name.to_string_lossy().into_owned(),
     );
     let extent = if sample.complete {
-        format!("all {} rows (the whole file)", sample.records + sample.skipped)
+        format!(
+            "all {} rows (the whole file)",
+            sample.records + sample.skipped
+        )
     } else {
         format!("the first {} rows", sample.records + sample.skipped)
     };
-    let _ = writeln!(out, "# Mapping for {file}, written by `laudspeaker-import mapping init`");
-    let _ = writeln!(out, "# from {extent}. Each choice is explained above it; review them,");
-    let _ = writeln!(out, "# then run `laudspeaker-import check` with this file. The sample values");
-    let _ = writeln!(out, "# below quote the file: keep this mapping as private as the export.");
+    let _ = writeln!(
+        out,
+        "# Mapping for {file}, written by `laudspeaker-import mapping init`"
+    );
+    let _ = writeln!(
+        out,
+        "# from {extent}. Each choice is explained above it; review them,"
+    );
+    let _ = writeln!(
+        out,
+        "# then run `laudspeaker-import check` with this file. The sample values"
+    );
+    let _ = writeln!(
+        out,
+        "# below quote the file: keep this mapping as private as the export."
+    );
     if sample.skipped > 0 {
         let listed: Vec<String> = sample
             .skips
