@@ -25,7 +25,10 @@ const EXAMPLES: usize = 3;
 
 /// Where the records' fields are.
 enum Layout {
-    Csv { splitter: Splitter, width: usize },
+    Csv {
+        splitter: Box<Splitter>,
+        width: usize,
+    },
     Ndjson,
 }
 
@@ -153,7 +156,10 @@ fn csv_layout(
     for column in columns.iter_mut() {
         column.index = indices.next().flatten().unwrap_or(0);
     }
-    Ok(Layout::Csv { splitter, width })
+    Ok(Layout::Csv {
+        splitter: Box::new(splitter),
+        width,
+    })
 }
 
 /// Profiles the split fields of one CSV record; false when a field is not
