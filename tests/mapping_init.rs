@@ -362,3 +362,58 @@ fn init_never_replaces_a_file_without_force() {
         .expect("read")
         .starts_with("# Mapping for example.csv"));
 }
+
+/// The README's "Bringing your export" round, step by step (the emulator
+/// on a free port instead of 3001).
+#[test]
+fn the_readme_round_trip_works_as_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = common::root().join("fixtures/mailchimp-audience.csv");
+    let toml = dir.path().join("audience.toml");
+    assert_eq!(code(&init(&[path(&csv), "-o", path(&toml)])), 0);
+    let written = std::fs::read_to_string(&toml).expect("mapping written");
+    let rating = "from = \"MEMBER_RATING\"\nto = \"member_rating\"\ntype = \"string\"";
+    assert!(written.contains(rating));
+    let edited = written.replace(rating, &rating.replace("\"string\"", "\"number\""));
+    std::fs::write(&toml, edited).expect("edit the mapping");
+    let checked = Command::new(bin())
+        .args(["check", path(&csv), "--mapping", path(&toml)])
+        .output()
+        .expect("run check");
+    assert_eq!(code(&checked), 1);
+    let table = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert!(table.contains("would be dead-lettered           2  primary_key 1, value 1\n"));
+    let emulator = Emulator::start();
+    let dead = dir.path().join("audience.dead-letter.ndjson");
+    let live = |input: &Path| {
+        import(&[
+            path(input),
+            "--mapping",
+            path(&toml),
+            "--api-url",
+            &emulator.url,
+            "--api-key",
+            KEY,
+            "--dead-letter",
+            path(&dead),
+            "-q",
+        ])
+    };
+    assert_eq!(code(&live(&csv)), 1);
+    let lines: Vec<u64> = dead_letters(&dead)
+        .iter()
+        .map(|entry| entry["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, [8, 17]);
+    let text = std::fs::read_to_string(&dead).expect("dead letters");
+    let fixed = text
+        .replace("not-an-email.example.org", "elif6@example.org")
+        .replace(",five,", ",5,");
+    let refeed = dir.path().join("fixed.ndjson");
+    std::fs::write(&refeed, fixed).expect("write the fixed file");
+    assert_eq!(code(&live(&refeed)), 0);
+    let customers = emulator.customers();
+    assert_eq!(customers.as_object().expect("an object").len(), 24);
+    assert_eq!(customers["ximena15@example.org"]["member_rating"], 5);
+    assert_eq!(customers["elif6@example.org"]["first_name"], "Elif");
+}

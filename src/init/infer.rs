@@ -445,9 +445,11 @@ fn pick<'f>(fitting: &[&'f str], what: &str) -> Option<Result<&'f str, Inferred>
 fn text(stats: &ColumnStats) -> Inferred {
     if stats.numbers.mostly() {
         let example = stats.numbers.example.as_deref().unwrap_or("");
+        let failed = stats.numbers.failed;
         let why = format!(
-            "{} values are numbers but {} are not (e.g. `{example}`): kept as text",
-            stats.numbers.passed, stats.numbers.failed
+            "{} values are numbers but {failed} {} not (e.g. `{example}`): kept as text",
+            stats.numbers.passed,
+            is_are(failed)
         );
         return Inferred::plain(ValueType::String, why);
     }
@@ -457,12 +459,22 @@ fn text(stats: &ColumnStats) -> Inferred {
         .find(|(_, check)| check.mostly());
     if let Some((format, check)) = date {
         let why = format!(
-            "{} values are dates written `{format}` but {} are not: kept as text",
-            check.passed, check.failed
+            "{} values are dates written `{format}` but {} {} not: kept as text",
+            check.passed,
+            check.failed,
+            is_are(check.failed)
         );
         return Inferred::plain(ValueType::String, why);
     }
     Inferred::plain(ValueType::String, "text")
+}
+
+fn is_are(n: u64) -> &'static str {
+    if n == 1 {
+        "is"
+    } else {
+        "are"
+    }
 }
 
 #[cfg(test)]
@@ -587,7 +599,7 @@ mod tests {
         assert_eq!(inferred.value_type, ValueType::String);
         assert_eq!(
             inferred.why,
-            "2 values are dates written `%Y-%m-%d` but 1 are not: kept as text"
+            "2 values are dates written `%Y-%m-%d` but 1 is not: kept as text"
         );
     }
 
