@@ -417,3 +417,73 @@ fn the_readme_round_trip_works_as_written() {
     assert_eq!(customers["ximena15@example.org"]["member_rating"], 5);
     assert_eq!(customers["elif6@example.org"]["first_name"], "Elif");
 }
+
+/// Writes `bytes` as `name` in `dir` and runs `mapping init` on it with
+/// `args`; returns the mapping text (after checking it imports `name`
+/// with `dead` dead letters in a dry run).
+fn init_generated(dir: &Path, name: &str, bytes: &[u8], args: &[&str], dead: usize) -> String {
+    let input = dir.join(name);
+    std::fs::write(&input, bytes).expect("write the input");
+    let mapping = dir.join(format!("{name}.toml"));
+    let mut all = vec![path(&input), "-o", path(&mapping), "--force"];
+    all.extend_from_slice(args);
+    let out = init(&all);
+    assert_eq!(code(&out), 0, "{name}: {}", output_text(&out));
+    check_loads_and_binds(&input, &mapping);
+    let letters = dir.join(format!("{name}.dead.ndjson"));
+    let run = import(&[
+        path(&input),
+        "--mapping",
+        path(&mapping),
+        "--dry-run",
+        "--dead-letter",
+        path(&letters),
+        "-q",
+    ]);
+    assert_eq!(
+        dead_letters(&letters).len(),
+        dead,
+        "{name}: {}",
+        output_text(&run)
+    );
+    std::fs::read_to_string(&mapping).expect("mapping written")
+}
+
+#[test]
+fn repeated_and_empty_header_names_are_left_out_with_the_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = b"Email,Phone,,Phone,Name\na@x.io,1,z,2,Ann\nb@x.io,3,y,4,Bob\n";
+    let mapping = init_generated(dir.path(), "dup.csv", csv, &[], 0);
+    assert!(mapping.contains("# column 3 has no name in the header: not mapped"));
+    assert!(mapping.contains("# column 4 \"Phone\" shares its name with another column"));
+    assert!(!mapping.contains("from = \"Phone\""));
+    let named = init_generated(dir.path(), "dup.csv", csv, &["--primary-key", "Name"], 0);
+    assert!(named.contains("# \"Name\": chosen with --primary-key\n"));
+    assert!(named.contains("from = \"Name\"\ntype = \"string\"\n"));
+}
+
+#[test]
+fn delimiter_encoding_and_sample_size_can_be_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tabbed = b"id\tscore\n1\t10\n2\t20\n3\tabc\n";
+    let mapping = init_generated(dir.path(), "t.txt", tabbed, &["--delimiter", "\\t"], 0);
+    assert!(mapping.contains("\ndelimiter = \"\\t\"\n"));
+    assert!(mapping.contains("# \"score\": 2 values are numbers but 1 is not (e.g. `abc`)"));
+    // Two sampled rows say number; the third row is then a bad value.
+    let sampled = init_generated(dir.path(), "t.txt", tabbed, &["--sample", "2"], 1);
+    assert!(sampled.contains("# from the first 2 rows."));
+    assert!(sampled.contains("from = \"score\"\nto = \"score\"\ntype = \"number\"\n"));
+    let latin = b"email,city\nz@x.io,K\xf6ln\n";
+    let mapping = init_generated(dir.path(), "l.csv", latin, &["--encoding", "latin-1"], 0);
+    assert!(mapping.contains("\nencoding = \"windows-1252\"\n"));
+    assert!(mapping.contains("e.g. \"Köln\""));
+}
+
+#[test]
+fn an_ndjson_key_that_is_sometimes_an_object_is_sent_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lines = b"{\"id\":\"a\",\"plan\":{\"tier\":1}}\n{\"id\":\"b\",\"plan\":5}\n";
+    let mapping = init_generated(dir.path(), "p.ndjson", lines, &[], 0);
+    assert!(mapping.contains("from = \"plan\"\nto = \"plan\"\ntype = \"json\"\n"));
+    assert!(!mapping.contains("plan.tier"));
+}

@@ -25,10 +25,12 @@ pub struct KeyChoice {
 }
 
 /// Picks the key among `names` with their stats and inferred types.
+/// Only columns marked `usable` (named once, not empty) are considered.
 pub fn choose(
     names: &[String],
     stats: &[ColumnStats],
     types: &[Inferred],
+    usable: &[bool],
     asked: Option<&str>,
 ) -> Result<KeyChoice, Failure> {
     let key_type = |i: usize| match types[i].value_type {
@@ -36,7 +38,14 @@ pub fn choose(
         _ => ValueType::String,
     };
     if let Some(asked) = asked {
-        let column = names.iter().position(|name| name == asked).ok_or_else(|| {
+        let found = names.iter().position(|name| name == asked);
+        if found.is_some_and(|i| !usable[i]) {
+            return Err(Failure::before_sending(format!(
+                "--primary-key {asked:?} names more than one column of the file"
+            ))
+            .with_hint("rename the columns in the file so that the key column is unique"));
+        }
+        let column = found.ok_or_else(|| {
             let listed: Vec<String> = names.iter().take(30).map(|n| format!("{n:?}")).collect();
             Failure::before_sending(format!(
                 "--primary-key {asked:?} is not a column of the file (it has: {})",
@@ -51,8 +60,9 @@ pub fn choose(
             why,
         });
     }
-    let usable = |i: &usize| key_kind(&types[*i]);
-    let all: Vec<usize> = (0..names.len()).filter(usable).collect();
+    let all: Vec<usize> = (0..names.len())
+        .filter(|&i| usable[i] && key_kind(&types[i]))
+        .collect();
     let emails: Vec<usize> = all
         .iter()
         .copied()
@@ -81,7 +91,8 @@ pub fn choose(
             .max_by_key(|&i| (stats[i].filled(), std::cmp::Reverse(i)))
     };
     let ids: Vec<usize> = ids.collect();
-    let column = best(&emails).or_else(|| best(&ids)).unwrap_or(0);
+    let first = all.first().copied().unwrap_or(0);
+    let column = best(&emails).or_else(|| best(&ids)).unwrap_or(first);
     let value_type = match emails.contains(&column) {
         true => ValueType::Email,
         false => key_type(column),
@@ -180,7 +191,8 @@ mod tests {
             })
             .collect();
         let types: Vec<Inferred> = names.iter().zip(&stats).map(|(n, s)| infer(n, s)).collect();
-        choose(&names, &stats, &types, None).expect("a key is always chosen")
+        let usable = vec![true; names.len()];
+        choose(&names, &stats, &types, &usable, None).expect("a key is always chosen")
     }
 
     #[test]

@@ -72,11 +72,9 @@ pub fn run(args: &InitArgs) -> Result<u8, Failure> {
 
 /// Any WHATWG label, as `[source] encoding` accepts.
 fn encoding_for(label: &str) -> Result<&'static encoding_rs::Encoding, Failure> {
-    encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-        Failure::before_sending(format!(
-            "--encoding `{label}` is not a known encoding label"
-        ))
-        .with_hint("use a WHATWG label such as utf-8, windows-1252, latin-1, utf-16le")
+    crate::mapping::encoding_for_label(label.trim()).map_err(|message| {
+        let message = message.replacen("`encoding = ", "`--encoding ", 1);
+        Failure::before_sending(message)
     })
 }
 

@@ -303,6 +303,7 @@ fn read_ndjson(path: &Path, reading: Reading, limit: u64) -> Result<Sample, Fail
     each_object(path, &reading, limit, &mut first, &mut |object| {
         shape.learn("", object)
     })?;
+    shape.settle();
     let names = shape.paths();
     let mut sample = Sample::new(reading.clone(), names);
     for key in &shape.unaddressable {
@@ -385,6 +386,8 @@ struct Shape {
     whole: HashSet<String>,
     /// Keys no path can name (empty, or holding a `.`).
     unaddressable: Vec<String>,
+    /// Paths that held a value other than an object in some record.
+    leaves: HashSet<String>,
 }
 
 impl Shape {
@@ -401,6 +404,9 @@ impl Shape {
                 self.seen.insert(path.clone());
                 self.order.push(path.clone());
             }
+            if !matches!(value, Value::Object(_) | Value::Null) {
+                self.leaves.insert(path.clone());
+            }
             if let Value::Object(inner) = value {
                 if self.whole.contains(&path) {
                     self.whole.insert(path);
@@ -413,6 +419,16 @@ impl Shape {
                     continue;
                 }
                 self.learn(&path, inner);
+            }
+        }
+    }
+
+    /// A path that is an object in some records and a plain value in
+    /// others is kept whole, so neither kind of value is lost.
+    fn settle(&mut self) {
+        for path in self.children.keys() {
+            if self.leaves.contains(path) {
+                self.whole.insert(path.clone());
             }
         }
     }

@@ -26,7 +26,9 @@ pub fn mapping_text(
         .zip(&sample.columns)
         .map(|(name, stats)| infer(name, stats))
         .collect();
-    let key = key::choose(&sample.names, &sample.columns, &types, asked_key)?;
+    let unusable = unusable_columns(&sample.names);
+    let usable: Vec<bool> = unusable.iter().map(Option::is_none).collect();
+    let key = key::choose(&sample.names, &sample.columns, &types, &usable, asked_key)?;
     let key_name = &sample.names[key.column];
     let key_source = match key.value_type {
         ValueType::Email => "email",
@@ -34,7 +36,7 @@ pub fn mapping_text(
     };
     let key_attribute = attribute_names(&[key_source], &[]).remove(0).attribute;
     let others: Vec<usize> = (0..sample.names.len())
-        .filter(|&i| i != key.column)
+        .filter(|&i| i != key.column && usable[i])
         .collect();
     let sources: Vec<&str> = others.iter().map(|&i| sample.names[i].as_str()).collect();
     let names = attribute_names(&sources, &[key_attribute.as_str()]);
@@ -42,6 +44,10 @@ pub fn mapping_text(
     header_comment(&mut out, input, sample);
     source_table(&mut out, sample);
     key_table(&mut out, sample, &key, &key_attribute);
+    for why in unusable.iter().flatten() {
+        comment(&mut out, why);
+        out.push('\n');
+    }
     for (&i, named) in others.iter().zip(&names) {
         let mut why = vec![types[i].why.clone()];
         why.extend(named.note.clone());
@@ -55,6 +61,34 @@ pub fn mapping_text(
         );
     }
     Ok(out)
+}
+
+/// Why a column cannot be named by `from`: an empty header cell, or a
+/// name the header repeats (the import refuses to guess which is meant).
+fn unusable_columns(names: &[String]) -> Vec<Option<String>> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let first = names.iter().position(|other| other == name).unwrap_or(i);
+            if name.is_empty() {
+                Some(format!(
+                    "column {} has no name in the header: not mapped (name it in the file \
+                     to import it)",
+                    i + 1
+                ))
+            } else if first != i || names[i + 1..].contains(name) {
+                Some(format!(
+                    "column {} {} shares its name with another column: not mapped, since a \
+                     mapping cannot tell them apart (rename them in the file to import them)",
+                    i + 1,
+                    quoted(name)
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn header_comment(out: &mut String, input: &Path, sample: &Sample) {

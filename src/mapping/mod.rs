@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::convert::Conversion;
 
 pub use names::{check_attribute_name, check_path, split_path, RESERVED};
+pub use options::encoding as encoding_for_label;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

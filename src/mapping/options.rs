@@ -101,7 +101,7 @@ pub(super) fn delimiter(text: &str) -> Result<u8, String> {
 }
 
 /// The encoding a WHATWG label names (`latin-1` is taken as `latin1`).
-pub(super) fn encoding(label: &str) -> Result<&'static Encoding, String> {
+pub fn encoding(label: &str) -> Result<&'static Encoding, String> {
     let found = Encoding::for_label(label.as_bytes())
         .or_else(|| Encoding::for_label(label.replace('-', "").as_bytes()));
     match found {
