@@ -259,6 +259,10 @@ fn read_csv(path: &Path, reading: Reading, limit: u64) -> Result<Result<Sample, 
             }
         }
     }
+    // A sample that stopped at its limit may still have read every row.
+    if !sample.complete && reader.next_record().map_err(read_error)?.is_none() {
+        sample.complete = true;
+    }
     Ok(Ok(sample))
 }
 
@@ -370,6 +374,14 @@ fn each_object(
             }
             Ok(_) => sample.skip(line.line, "not a JSON object".into()),
             Err(why) => sample.skip(line.line, why),
+        }
+    }
+    // A sample that stopped at its limit may still have read every line.
+    while !sample.complete {
+        match reader.next_line() {
+            Ok(Some(line)) if line.blank => {}
+            Ok(None) => sample.complete = true,
+            Ok(Some(_)) | Err(_) => break,
         }
     }
     Ok(())
