@@ -138,6 +138,13 @@ fn not_text(shown: &str, line: u64, encoding: &'static Encoding) -> Failure {
     .with_hint("pass --encoding with the file's encoding, e.g. --encoding latin-1")
 }
 
+/// Opens the file for one reading pass.
+///
+/// Known shortcoming: this opens the file with [`decode::open`] itself
+/// rather than through `import::source::open` (which needs a mapping), so
+/// a compressed file is refused here, and `-` (stdin) is not read, even
+/// where `import` reads them; sharing the opener with the import would fix
+/// both.
 fn open(path: &Path, encoding: Option<&'static Encoding>) -> Result<Opened, Failure> {
     let shown = path.display();
     let file = File::open(path)
