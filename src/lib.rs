@@ -8,6 +8,7 @@
 //! [`import`] runs them in that order. [`emulator`] is the local Laudspeaker
 //! stand-in used by tests, benchmarks and rehearsals.
 
+pub mod checkpoint;
 pub mod cli;
 pub mod console;
 pub mod convert;
