@@ -474,8 +474,7 @@ fn finish(
         }
         Ended::OutOfTime => {
             crate::say!(
-                "stopped at --max-runtime: {} rows were not sent; run the same command again \
-                 to continue from the checkpoint",
+                "stopped at the --max-runtime deadline: {} rows were not sent",
                 Stats::get(&stats.not_sent)
             );
             Ok(code::OUT_OF_TIME)

@@ -1,0 +1,384 @@
+//! Resuming: a run killed (SIGKILL), stopped (SIGTERM) or out of time
+//! (--max-runtime) continues when the same command runs again, losing no
+//! record and sending again at most the records that were in flight.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Map, Value};
+
+use common::{code, dead_letters, output_text, Emulator, KEY};
+
+const MAPPING: &str = "[source]\nformat = \"csv\"\n\n\
+    [primary_key]\nfrom = \"email\"\ntype = \"email\"\n\n\
+    [[property]]\nfrom = \"name\"\nto = \"name\"\n\n\
+    [[property]]\nfrom = \"n\"\nto = \"n\"\ntype = \"number\"\n";
+
+/// A CSV input of `rows` records, some of which cannot be sent.
+struct Input {
+    dir: tempfile::TempDir,
+    rows: u64,
+    /// Every 100th row has no valid email (dead-lettered, never sent).
+    with_bad_rows: bool,
+}
+
+impl Input {
+    fn new(rows: u64, with_bad_rows: bool) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let input = Input {
+            dir,
+            rows,
+            with_bad_rows,
+        };
+        let mut text = String::from("email,name,n\n");
+        for n in 1..=rows {
+            match input.key(n) {
+                Some(key) => text.push_str(&format!("{key},Name {n},{n}\n")),
+                None => text.push_str(&format!("bad-{n},Name {n},{n}\n")),
+            }
+        }
+        std::fs::write(input.csv(), text).expect("write the input");
+        std::fs::write(input.mapping(), MAPPING).expect("write the mapping");
+        input
+    }
+
+    /// Row `n`'s primary key; every 20th row updates the customer of the
+    /// row 7 before it, so the order of same-key rows matters.
+    fn key(&self, n: u64) -> Option<String> {
+        if self.with_bad_rows && n % 100 == 0 {
+            return None;
+        }
+        let customer = if n % 20 == 0 && self.key(n - 7).is_some() {
+            n - 7
+        } else {
+            n
+        };
+        Some(format!("c{customer}@example.test"))
+    }
+
+    fn csv(&self) -> PathBuf {
+        self.dir.path().join("customers.csv")
+    }
+
+    fn mapping(&self) -> PathBuf {
+        self.dir.path().join("customers.toml")
+    }
+
+    fn dead_letter(&self) -> PathBuf {
+        self.dir.path().join("customers.dead-letter.ndjson")
+    }
+
+    fn checkpoint(&self) -> PathBuf {
+        self.dir.path().join("customers.checkpoint")
+    }
+
+    /// The customers once every row is imported: the last row of each key.
+    fn expected(&self) -> Value {
+        let mut customers = Map::new();
+        for n in 1..=self.rows {
+            if let Some(key) = self.key(n) {
+                customers.insert(key, json!({"name": format!("Name {n}"), "n": n}));
+            }
+        }
+        Value::Object(customers)
+    }
+
+    /// Rows that reach the server.
+    fn sendable(&self) -> u64 {
+        (1..=self.rows).filter(|&n| self.key(n).is_some()).count() as u64
+    }
+
+    /// The dead-letter lines of the bad rows (the header is line 1).
+    fn bad_lines(&self) -> Vec<u64> {
+        (1..=self.rows)
+            .filter(|&n| self.key(n).is_none())
+            .map(|n| n + 1)
+            .collect()
+    }
+
+    /// The import command, with `extra` arguments.
+    fn command(&self, url: &str, concurrency: u16, extra: &[&str]) -> Command {
+        let mut command = Command::new(common::bin());
+        command
+            .arg("import")
+            .arg(self.csv())
+            .arg("--mapping")
+            .arg(self.mapping())
+            .args(["--api-url", url, "--api-key", KEY, "--progress", "none"])
+            .args(["--concurrency", &concurrency.to_string()])
+            .args(extra)
+            .env_remove("LAUDSPEAKER_API_KEY")
+            .env_remove("LAUDSPEAKER_API_URL")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY");
+        command
+    }
+
+    fn run(&self, url: &str, concurrency: u16, extra: &[&str]) -> Output {
+        self.command(url, concurrency, extra)
+            .output()
+            .expect("run the importer")
+    }
+
+    fn spawn(&self, url: &str, concurrency: u16) -> Child {
+        self.command(url, concurrency, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the importer")
+    }
+}
+
+/// How many requests each record (by its `n`) got, over all runs so far.
+fn sends_per_record(emulator: &Emulator) -> HashMap<u64, u64> {
+    let mut sends = HashMap::new();
+    for request in emulator.requests() {
+        let n = request["body"]["properties"]["n"]
+            .as_u64()
+            .expect("every body carries n");
+        *sends.entry(n).or_insert(0) += 1;
+    }
+    sends
+}
+
+/// Records sent more than once, over all runs so far.
+fn sent_again(sends: &HashMap<u64, u64>) -> usize {
+    sends.values().filter(|&&count| count > 1).count()
+}
+
+fn size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |meta| meta.len())
+}
+
+/// Waits until `child` has exited or the checkpoint reached `bytes`;
+/// false when the child exited first.
+fn wait_for_checkpoint(child: &mut Child, checkpoint: &Path, bytes: u64) -> bool {
+    loop {
+        if child.try_wait().expect("poll the importer").is_some() {
+            return false;
+        }
+        if size(checkpoint) >= bytes {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Bytes of one checkpoint entry of an upserted record ("u 12345 89abcdef\n").
+const ENTRY_BYTES: u64 = 17;
+
+#[test]
+fn killed_at_random_points_the_import_resumes_to_the_exact_state() {
+    const CONCURRENCY: u16 = 16;
+    const KILLS: usize = 3;
+    let seed: u64 = std::env::var("RESUME_TEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!("seed {seed} (set RESUME_TEST_SEED={seed} to run this again)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let emulator = Emulator::start();
+    let input = Input::new(50_000, true);
+    // Records sent again because of each kill, seen once the next run ran.
+    let mut resent_before = 0;
+    let mut check_resent = |kill: usize| {
+        let resent = sent_again(&sends_per_record(&emulator));
+        eprintln!("kill {kill}: {} records sent again", resent - resent_before);
+        assert!(
+            resent - resent_before <= usize::from(CONCURRENCY),
+            "kill {kill}: {} records sent again, more than the {CONCURRENCY} in flight",
+            resent - resent_before
+        );
+        resent_before = resent;
+    };
+    for kill in 1..=KILLS {
+        let mut child = input.spawn(&emulator.url, CONCURRENCY);
+        // Each run rewrites the checkpoint short, then appends an entry per
+        // record: kill after a random number of records of this run.
+        let records: u64 = rng.random_range(1_000..12_000);
+        let at = 600 + records * ENTRY_BYTES;
+        let reached = wait_for_checkpoint(&mut child, &input.checkpoint(), at);
+        assert!(
+            reached,
+            "run {kill} ended before its kill point ({records} records)"
+        );
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        eprintln!("run {kill} killed after ~{records} records");
+        if kill > 1 {
+            check_resent(kill - 1);
+        }
+    }
+    let last = input.run(&emulator.url, CONCURRENCY, &[]);
+    check_resent(KILLS);
+    let text = output_text(&last);
+    assert_eq!(code(&last), 1, "{text}");
+    assert!(text.contains("(in an earlier run)"), "{text}");
+    assert!(!input.checkpoint().exists(), "a complete run removes it");
+    assert_eq!(emulator.customers(), input.expected());
+    let sends = sends_per_record(&emulator);
+    assert_eq!(
+        sends.len() as u64,
+        input.sendable(),
+        "every record was sent"
+    );
+    assert!(sent_again(&sends) <= KILLS * usize::from(CONCURRENCY));
+    let lines: Vec<u64> = dead_letters(&input.dead_letter())
+        .iter()
+        .map(|entry| entry["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, input.bad_lines(), "each bad row once, in order");
+}
+
+/// An emulator that answers every request after `delay_ms`.
+fn slow_emulator(dir: &Path, delay_ms: u32) -> Emulator {
+    let script = dir.join("server.toml");
+    let rule = format!("api_key = \"{KEY}\"\n\n[[rule]]\ndelay_ms = {delay_ms}\n");
+    std::fs::write(&script, rule).expect("write the script");
+    Emulator::start_with(&["--script", script.to_str().expect("utf-8")])
+}
+
+#[test]
+fn sigterm_stops_with_130_and_the_rerun_sends_each_remaining_record_once() {
+    let input = Input::new(2_000, true);
+    let emulator = slow_emulator(input.dir.path(), 4);
+    let mut child = input.spawn(&emulator.url, 4);
+    assert!(wait_for_checkpoint(
+        &mut child,
+        &input.checkpoint(),
+        600 + 200 * ENTRY_BYTES
+    ));
+    let pid = child.id().to_string();
+    let signal = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(signal.expect("run kill").success());
+    let status = child.wait().expect("reap");
+    assert_eq!(status.code(), Some(130));
+    assert!(input.checkpoint().exists());
+    let stopped_at = emulator.requests().len();
+    assert!(stopped_at < 1_900, "stopped early: {stopped_at} requests");
+
+    let rerun = input.run(&emulator.url, 4, &[]);
+    let text = output_text(&rerun);
+    assert_eq!(code(&rerun), 1, "{text}");
+    assert_eq!(emulator.customers(), input.expected());
+    let sends = sends_per_record(&emulator);
+    assert_eq!(sends.len() as u64, input.sendable());
+    // Requests in flight finished before the stop and were recorded.
+    assert_eq!(sent_again(&sends), 0, "{text}");
+    let lines: Vec<u64> = dead_letters(&input.dead_letter())
+        .iter()
+        .map(|entry| entry["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, input.bad_lines());
+}
+
+/// Runs against a slow emulator until --max-runtime stops the run.
+fn run_out_of_time(input: &Input, emulator: &Emulator) {
+    let output = input.run(&emulator.url, 2, &["--max-runtime", "1s"]);
+    let text = output_text(&output);
+    assert_eq!(code(&output), 75, "{text}");
+    let told = format!(
+        "the checkpoint {} records what is done: run the same command again to continue\n",
+        input.checkpoint().display()
+    );
+    assert!(text.contains(&told), "{text}");
+    assert!(
+        text.contains("stopped at the --max-runtime deadline: "),
+        "{text}"
+    );
+    assert!(input.checkpoint().exists());
+}
+
+#[test]
+fn a_deadline_stop_resumes_and_a_torn_last_entry_sends_one_record_again() {
+    let input = Input::new(400, false);
+    let emulator = slow_emulator(input.dir.path(), 20);
+    run_out_of_time(&input, &emulator);
+    let first = emulator.requests().len();
+    assert!(first > 0 && first < 400, "{first} requests");
+    let checkpoint = std::fs::OpenOptions::new()
+        .write(true)
+        .open(input.checkpoint())
+        .expect("open the checkpoint");
+    checkpoint
+        .set_len(size(&input.checkpoint()) - 3)
+        .expect("tear its last entry");
+    drop(checkpoint);
+
+    let rerun = input.run(&emulator.url, 8, &[]);
+    let text = output_text(&rerun);
+    assert_eq!(code(&rerun), 0, "{text}");
+    assert!(
+        text.contains(&format!("already done    {:>10}", first - 1)),
+        "{text}"
+    );
+    assert_eq!(emulator.customers(), input.expected());
+    let sends = sends_per_record(&emulator);
+    assert_eq!(sends.len(), 400);
+    assert_eq!(sent_again(&sends), 1, "the torn entry's record only");
+    assert!(!input.checkpoint().exists());
+}
+
+#[test]
+fn a_changed_input_or_mapping_is_refused_until_restart() {
+    let input = Input::new(300, false);
+    let emulator = slow_emulator(input.dir.path(), 20);
+    run_out_of_time(&input, &emulator);
+    let sent = emulator.requests().len();
+    let before = size(&input.csv());
+    let modified = std::fs::metadata(input.csv())
+        .and_then(|meta| meta.modified())
+        .expect("mtime");
+    let mut text = std::fs::read_to_string(input.csv()).expect("read");
+    text.push_str("late@example.test,Late,301\n");
+    std::fs::write(input.csv(), &text).expect("append a row");
+
+    let refused = input.run(&emulator.url, 8, &[]);
+    assert_eq!(code(&refused), 2);
+    let expected = format!(
+        "error: {} changed since the interrupted run recorded in {} (size {before} -> {} \
+         bytes, modification time differs, first 64 KiB differ); refusing to resume\n\
+         hint: run the same command with --restart to start over (every record is sent \
+         again), or put back the files that run read\n",
+        input.csv().display(),
+        input.checkpoint().display(),
+        before + 27
+    );
+    assert_eq!(String::from_utf8_lossy(&refused.stderr), expected);
+    assert_eq!(emulator.requests().len(), sent, "nothing sent");
+
+    // The file put back as it was, but the mapping changed.
+    std::fs::write(input.csv(), &text[..text.len() - 27]).expect("put the file back");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(input.csv())
+        .expect("open");
+    file.set_modified(modified).expect("put the time back");
+    drop(file);
+    std::fs::write(input.mapping(), format!("{MAPPING}\n")).expect("change the mapping");
+    let refused = input.run(&emulator.url, 8, &[]);
+    let shown = output_text(&refused);
+    assert_eq!(code(&refused), 2, "{shown}");
+    let expected = format!(
+        "error: the mapping {} changed since the interrupted run recorded in {}; refusing \
+         to resume\n",
+        input.mapping().display(),
+        input.checkpoint().display()
+    );
+    assert!(shown.starts_with(&expected), "{shown}");
+    assert_eq!(emulator.requests().len(), sent, "nothing sent");
+
+    std::fs::write(input.csv(), &text).expect("the longer file again");
+    let restarted = input.run(&emulator.url, 8, &["--restart"]);
+    let shown = output_text(&restarted);
+    assert_eq!(code(&restarted), 0, "{shown}");
+    assert!(!shown.contains("already done"), "{shown}");
+    assert_eq!(emulator.requests().len(), sent + 301, "every row again");
+    assert!(!input.checkpoint().exists());
+}
