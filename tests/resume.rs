@@ -238,9 +238,13 @@ fn killed_at_random_points_the_import_resumes_to_the_exact_state() {
 
 /// An emulator that answers every request after `delay_ms`.
 fn slow_emulator(dir: &Path, delay_ms: u32) -> Emulator {
+    scripted_emulator(dir, &format!("[[rule]]\ndelay_ms = {delay_ms}\n"))
+}
+
+fn scripted_emulator(dir: &Path, rules: &str) -> Emulator {
     let script = dir.join("server.toml");
-    let rule = format!("api_key = \"{KEY}\"\n\n[[rule]]\ndelay_ms = {delay_ms}\n");
-    std::fs::write(&script, rule).expect("write the script");
+    let text = format!("api_key = \"{KEY}\"\n\n{rules}");
+    std::fs::write(&script, text).expect("write the script");
     Emulator::start_with(&["--script", script.to_str().expect("utf-8")])
 }
 
@@ -381,4 +385,62 @@ fn a_changed_input_or_mapping_is_refused_until_restart() {
     assert!(!shown.contains("already done"), "{shown}");
     assert_eq!(emulator.requests().len(), sent + 301, "every row again");
     assert!(!input.checkpoint().exists());
+}
+
+#[test]
+fn a_second_signal_exits_at_once_leaving_files_a_rerun_resumes_from() {
+    use std::io::{BufRead, BufReader};
+    let input = Input::new(300, true);
+    // The first request for row 30 hangs: the first signal's wait for the
+    // requests in flight lasts until the grace time ends.
+    let emulator = scripted_emulator(
+        input.dir.path(),
+        "[[rule]]\nprimary_key = \"c30@example.test\"\nattempt = 1\ndelay_ms = 60000\n\n\
+         [[rule]]\ndelay_ms = 5\n",
+    );
+    let mut child = input
+        .command(&emulator.url, 4, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the importer");
+    assert!(wait_for_checkpoint(
+        &mut child,
+        &input.checkpoint(),
+        600 + 60 * ENTRY_BYTES
+    ));
+    let pid = child.id().to_string();
+    let term = || {
+        let signal = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(signal.expect("run kill").success());
+    };
+    term();
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut said = String::new();
+    while !said.contains("interrupted: finishing requests in flight") {
+        let read = stderr.read_line(&mut said).expect("read stderr");
+        assert!(read > 0, "the importer ended first: {said}");
+    }
+    term();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    let status = child.wait().expect("reap");
+    assert_eq!(status.code(), Some(130), "{said}{rest}");
+    assert!(rest.contains("stopped at once: "), "{said}{rest}");
+    // Every file is whole: the dead letters parse, the checkpoint resumes.
+    assert!(dead_letters(&input.dead_letter()).len() <= input.bad_lines().len());
+    let rerun = input.run(&emulator.url, 4, &[]);
+    assert_eq!(code(&rerun), 1, "{}", output_text(&rerun));
+    assert_eq!(emulator.customers(), input.expected());
+    let sends = sends_per_record(&emulator);
+    assert_eq!(sends.len() as u64, input.sendable());
+    assert!(
+        sent_again(&sends) <= 4,
+        "only the requests abandoned in flight"
+    );
+    let lines: Vec<u64> = dead_letters(&input.dead_letter())
+        .iter()
+        .map(|entry| entry["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, input.bad_lines());
 }

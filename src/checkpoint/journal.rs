@@ -117,7 +117,7 @@ impl Entry {
         written.expect("an entry is shorter than ENTRY_MAX");
         let body = usize::try_from(cursor.position()).expect("at most ENTRY_MAX");
         let sum = checksum(&cursor.get_ref()[..body]);
-        write!(cursor, " {sum:08x}\n").expect("an entry is shorter than ENTRY_MAX");
+        writeln!(cursor, " {sum:08x}").expect("an entry is shorter than ENTRY_MAX");
         let end = usize::try_from(cursor.position()).expect("at most ENTRY_MAX");
         &buffer[..end]
     }
