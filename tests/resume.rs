@@ -292,6 +292,12 @@ fn run_out_of_time(input: &Input, emulator: &Emulator) {
         input.checkpoint().display()
     );
     assert!(text.contains(&told), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(input.checkpoint())
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "it names the input: owner only");
     assert!(
         text.contains("stopped at the --max-runtime deadline: "),
         "{text}"
@@ -443,4 +449,77 @@ fn a_second_signal_exits_at_once_leaving_files_a_rerun_resumes_from() {
         .map(|entry| entry["line"].as_u64().expect("line"))
         .collect();
     assert_eq!(lines, input.bad_lines());
+}
+
+#[test]
+fn a_foreign_file_or_link_is_never_a_checkpoint_and_a_pipe_or_dry_run_keeps_none() {
+    let input = Input::new(30, false);
+    let emulator = Emulator::start();
+    let notes = input.dir.path().join("notes.txt");
+    std::fs::write(&notes, "IMPORTANT\n").expect("write");
+    let notes_arg = notes.to_str().expect("utf-8");
+    let refused = input.run(&emulator.url, 2, &["--checkpoint", notes_arg]);
+    assert_eq!(code(&refused), 2);
+    let expected = format!(
+        "error: --checkpoint {notes_arg} exists and was not written by laudspeaker-import; \
+         refusing to overwrite it\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).starts_with(&expected),
+        "{}",
+        output_text(&refused)
+    );
+    std::os::unix::fs::symlink(&notes, input.checkpoint()).expect("symlink");
+    let refused = input.run(&emulator.url, 2, &[]);
+    assert_eq!(code(&refused), 2, "{}", output_text(&refused));
+    assert!(output_text(&refused).contains("is a symbolic link"));
+    let mapping = input.mapping();
+    let on_mapping = input.run(
+        &emulator.url,
+        2,
+        &["--checkpoint", mapping.to_str().expect("utf-8")],
+    );
+    assert_eq!(code(&on_mapping), 2);
+    assert!(output_text(&on_mapping).contains("is the mapping; refusing to overwrite it"));
+    assert_eq!(
+        std::fs::read_to_string(&notes).expect("read"),
+        "IMPORTANT\n"
+    );
+    assert!(emulator.requests().is_empty());
+    std::fs::remove_file(input.checkpoint()).expect("remove the link");
+
+    // A dry run keeps none, and an input read from a pipe keeps none.
+    let dry = input.run(&emulator.url, 2, &["--dry-run", "--checkpoint", "x"]);
+    assert_eq!(code(&dry), 2, "{}", output_text(&dry));
+    let mut command = Command::new(common::bin());
+    let dead_letter = input.dir.path().join("piped.dead-letter.ndjson");
+    command
+        .args(["import", "/dev/stdin", "--mapping"])
+        .arg(input.mapping())
+        .arg("--dead-letter")
+        .arg(&dead_letter)
+        .args(["--api-url", &emulator.url, "--api-key", KEY])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut piped = command.spawn().expect("start the importer");
+    let text = std::fs::read(input.csv()).expect("read");
+    let mut stdin = piped.stdin.take().expect("piped stdin");
+    std::io::Write::write_all(&mut stdin, &text).expect("write to the pipe");
+    while emulator.requests().len() < 30 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = piped.id().to_string();
+    let signal = Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(signal.expect("run kill").success());
+    // The pipe stays open until the signal: the run stopped, not ended.
+    drop(stdin);
+    let stopped = piped.wait_with_output().expect("reap");
+    assert_eq!(code(&stopped), 130, "{}", output_text(&stopped));
+    let left: Vec<_> = std::fs::read_dir(input.dir.path())
+        .expect("list")
+        .map(|entry| entry.expect("entry").file_name())
+        .filter(|name| name.to_string_lossy().contains("checkpoint"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
