@@ -213,7 +213,7 @@ fn pipeline(
     ));
     let out_of_time = Arc::new(AtomicBool::new(false));
     if let Some(limit) = limits.max_runtime {
-        runtime.spawn(deadline(limit, cancel.clone(), out_of_time.clone()));
+        runtime.spawn(resume::deadline(limit, cancel.clone(), out_of_time.clone()));
     }
     let (tx, rx) = mpsc::channel::<Job>(1024);
     let dry_run = settings.is_none();
@@ -311,20 +311,6 @@ async fn watch_signals(
          outcome recorded (an upsert is safe to send again)"
     );
     recorder.exit_now(code::INTERRUPTED);
-}
-
-/// At the --max-runtime deadline, stops the run like a first signal.
-async fn deadline(limit: Duration, cancel: CancellationToken, out_of_time: Arc<AtomicBool>) {
-    tokio::time::sleep(limit).await;
-    if cancel.is_cancelled() {
-        return;
-    }
-    out_of_time.store(true, Ordering::Relaxed);
-    cancel.cancel();
-    crate::say!(
-        "--max-runtime {} reached: finishing requests in flight",
-        humantime::format_duration(limit)
-    );
 }
 
 /// What the reader checks before each record: whether the run is
@@ -459,7 +445,7 @@ fn finish(
     }
     let complete = matches!(outcome, Ok(Ended::Completed));
     if let Some(checkpoint) = checkpoint {
-        close_checkpoint(checkpoint, complete);
+        resume::close_checkpoint(checkpoint, complete);
     }
     match outcome? {
         Ended::Stopped(Stop::Fatal { message, hint }) => {
@@ -484,22 +470,5 @@ fn finish(
             Ok(code::PARTIAL)
         }
         Ended::Completed => Ok(code::OK),
-    }
-}
-
-/// Removes the checkpoint of a complete run (a rerun starts afresh);
-/// keeps and syncs that of a stopped one, and says how to continue.
-fn close_checkpoint(checkpoint: crate::checkpoint::Journal, complete: bool) {
-    let path = checkpoint.path().to_path_buf();
-    match checkpoint.finish(complete) {
-        Ok(()) if complete => {}
-        Ok(()) => crate::say!(
-            "the checkpoint {} records what is done: run the same command again to continue",
-            path.display()
-        ),
-        Err(e) => crate::say!(
-            "warning: cannot close the checkpoint {}: {e}",
-            path.display()
-        ),
     }
 }

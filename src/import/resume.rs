@@ -1,7 +1,14 @@
-//! Where a run's checkpoint lives and how a run starts from it: afresh, or
-//! after the records an interrupted run of the same command finished.
+//! Where a run's checkpoint lives, how a run starts from it (afresh, or
+//! after the records an interrupted run of the same command finished),
+//! how it ends, and the --max-runtime deadline that stops a run to be
+//! resumed.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::{self, Done, Header, Identity, Journal, Resumed, MARK, VERSION};
 use crate::cli::ImportArgs;
@@ -208,4 +215,58 @@ fn create_dead_letters(path: &Path, preamble: &Preamble) -> Result<DeadLetters, 
             path.display()
         ))
     })
+}
+
+/// At the --max-runtime deadline, stops the run like a first signal.
+pub async fn deadline(limit: Duration, cancel: CancellationToken, out_of_time: Arc<AtomicBool>) {
+    tokio::time::sleep(limit).await;
+    if cancel.is_cancelled() {
+        return;
+    }
+    out_of_time.store(true, Ordering::Relaxed);
+    cancel.cancel();
+    crate::say!(
+        "--max-runtime {} reached: finishing requests in flight",
+        humantime::format_duration(limit)
+    );
+}
+
+/// Removes the checkpoint of a complete run (a rerun starts afresh);
+/// keeps and syncs that of a stopped one, and says how to continue.
+pub fn close_checkpoint(checkpoint: Journal, complete: bool) {
+    let path = checkpoint.path().to_path_buf();
+    match checkpoint.finish(complete) {
+        Ok(()) if complete => {}
+        Ok(()) => crate::say!(
+            "the checkpoint {} records what is done: run the same command again to continue",
+            path.display()
+        ),
+        Err(e) => crate::say!(
+            "warning: cannot close the checkpoint {}: {e}",
+            path.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_stops_the_run_at_its_time_and_not_after_a_signal() {
+        let hour = Duration::from_secs(3600);
+        let cancel = CancellationToken::new();
+        let out_of_time = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(deadline(hour, cancel.clone(), out_of_time.clone()));
+        tokio::time::sleep(hour - Duration::from_millis(1)).await;
+        assert!(!cancel.is_cancelled());
+        task.await.expect("the deadline task");
+        assert!(cancel.is_cancelled() && out_of_time.load(Ordering::Relaxed));
+
+        let signalled = CancellationToken::new();
+        signalled.cancel();
+        let out_of_time = Arc::new(AtomicBool::new(false));
+        deadline(hour, signalled, out_of_time.clone()).await;
+        assert!(!out_of_time.load(Ordering::Relaxed), "a signal came first");
+    }
 }
