@@ -453,6 +453,7 @@ fn a_second_signal_exits_at_once_leaving_files_a_rerun_resumes_from() {
 
 #[test]
 fn a_foreign_file_or_link_is_never_a_checkpoint_and_a_pipe_or_dry_run_keeps_none() {
+    use std::io::{BufRead, BufReader};
     let input = Input::new(30, false);
     let emulator = Emulator::start();
     let notes = input.dir.path().join("notes.txt");
@@ -512,14 +513,60 @@ fn a_foreign_file_or_link_is_never_a_checkpoint_and_a_pipe_or_dry_run_keeps_none
     let pid = piped.id().to_string();
     let signal = Command::new("kill").args(["-TERM", &pid]).status();
     assert!(signal.expect("run kill").success());
-    // The pipe stays open until the signal: the run stopped, not ended.
+    // The pipe stays open until the signal is taken: the run stopped, not
+    // ended.
+    let mut stderr = BufReader::new(piped.stderr.take().expect("piped stderr"));
+    let mut said = String::new();
+    while !said.contains("interrupted: finishing requests in flight") {
+        let read = stderr.read_line(&mut said).expect("read stderr");
+        assert!(read > 0, "the importer ended first: {said}");
+    }
     drop(stdin);
-    let stopped = piped.wait_with_output().expect("reap");
-    assert_eq!(code(&stopped), 130, "{}", output_text(&stopped));
+    let status = piped.wait().expect("reap");
+    assert_eq!(status.code(), Some(130), "{said}");
     let left: Vec<_> = std::fs::read_dir(input.dir.path())
         .expect("list")
         .map(|entry| entry.expect("entry").file_name())
         .filter(|name| name.to_string_lossy().contains("checkpoint"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn dead_letters_survive_several_resumes_and_losing_their_file_is_refused() {
+    let input = Input::new(400, true);
+    let emulator = slow_emulator(input.dir.path(), 20);
+    // The reader runs ahead of the slow server: the 4 bad rows are
+    // dead-lettered in the first run; the second run rejects none.
+    run_out_of_time(&input, &emulator);
+    run_out_of_time(&input, &emulator);
+    assert_eq!(dead_letters(&input.dead_letter()).len(), 4);
+    let away = input.dir.path().join("moved.ndjson");
+    std::fs::rename(input.dead_letter(), &away).expect("move the dead letters away");
+    let sent = emulator.requests().len();
+    let refused = input.run(&emulator.url, 8, &[]);
+    let expected = format!(
+        "error: the dead-letter file {} is not the one the interrupted run recorded in {} \
+         wrote (it was removed, replaced or cut); resuming would lose 4 rejected rows\n",
+        input.dead_letter().display(),
+        input.checkpoint().display()
+    );
+    assert_eq!(code(&refused), 2, "{}", output_text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).starts_with(&expected),
+        "{}",
+        output_text(&refused)
+    );
+    assert_eq!(emulator.requests().len(), sent, "nothing sent");
+
+    std::fs::rename(&away, input.dead_letter()).expect("put it back");
+    let last = input.run(&emulator.url, 8, &[]);
+    assert_eq!(code(&last), 1, "{}", output_text(&last));
+    assert_eq!(emulator.customers(), input.expected());
+    let lines: Vec<u64> = dead_letters(&input.dead_letter())
+        .iter()
+        .map(|entry| entry["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, input.bad_lines());
+    assert_eq!(sent_again(&sends_per_record(&emulator)), 0);
 }

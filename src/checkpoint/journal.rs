@@ -48,6 +48,11 @@ pub struct Header {
     /// Hash of the dead-letter file's preamble line: tells that file apart
     /// from another dead-letter file put at the same path.
     pub dead_letter_preamble: String,
+    /// Bytes of the dead-letter file, and entries in them, that belong to
+    /// records of the `r` entries: a resumed run must find them there,
+    /// since an `r` entry does not say which of its records were rejected.
+    pub dead_letter_kept: u64,
+    pub dead_letter_kept_entries: u64,
     pub created: String,
     pub tool: String,
     #[serde(flatten)]

@@ -95,9 +95,9 @@ pub fn load(
     header_len: u64,
     dead_letter: Option<&DeadLetterFile>,
 ) -> io::Result<Resumed> {
-    let dead_letter = dead_letter.filter(|file| file.preamble_hash == header.dead_letter_preamble);
+    let dead_letter = dead_letter.filter(|file| is_the_same(file, header));
     let mut resumed = Resumed {
-        dead_letter_keep: dead_letter.map(|file| file.preamble_end),
+        dead_letter_keep: dead_letter.map(|file| file.preamble_end.max(header.dead_letter_kept)),
         ..Resumed::default()
     };
     let mut file = open_plain(path)?;
@@ -117,6 +117,19 @@ pub fn load(
         }
     })?;
     Ok(resumed)
+}
+
+/// Whether `file` is the dead-letter file the checkpoint was written with,
+/// holding at least the entries the checkpoint's `r` entries count on.
+fn is_the_same(file: &DeadLetterFile, header: &Header) -> bool {
+    file.preamble_hash == header.dead_letter_preamble && file.whole >= header.dead_letter_kept
+}
+
+/// Whether resuming would lose dead-letter entries of an earlier run: the
+/// checkpoint counts them as done in `r` entries, and `file` (the
+/// dead-letter file found) is not the one that holds them.
+pub fn loses_dead_letters(header: &Header, file: Option<&DeadLetterFile>) -> bool {
+    header.dead_letter_kept_entries > 0 && !file.is_some_and(|file| is_the_same(file, header))
 }
 
 /// Looks at the dead-letter file at `path`; `None` when there is none, or

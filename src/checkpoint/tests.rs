@@ -10,6 +10,8 @@ fn header(dead_letter_preamble: &str) -> Header {
         mapping: "m.toml".into(),
         dead_letter: "in.dead-letter.ndjson".into(),
         dead_letter_preamble: dead_letter_preamble.into(),
+        dead_letter_kept: 0,
+        dead_letter_kept_entries: 0,
         created: "2026-12-04T18:00:00Z".into(),
         tool: "test".into(),
         identity: Identity {
@@ -130,4 +132,46 @@ fn a_header_cut_short_is_no_checkpoint_and_a_foreign_version_is_refused() {
         read_header(&path).expect_err("refused"),
         "it is of format version 9, this tool writes version 1"
     );
+}
+
+#[test]
+fn entries_counted_in_ranges_are_kept_and_their_loss_is_told() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let found = DeadLetterFile {
+        preamble_hash: "0123".into(),
+        preamble_end: 20,
+        whole: 90,
+    };
+    let mut header = header("0123");
+    // A resumed run kept two entries (bytes 20..60) for its `r` entries.
+    header.dead_letter_kept = 60;
+    header.dead_letter_kept_entries = 2;
+    let path = dir.path().join("in.checkpoint");
+    let mut done = Done::default();
+    done.insert_range(1, 10);
+    Journal::create(&path, &header, &done)
+        .expect("create")
+        .finish(false)
+        .expect("sync");
+    let (read, header_len) = read_header(&path).expect("readable").expect("a header");
+    let resumed = load(&path, &read, header_len, Some(&found)).expect("load");
+    assert_eq!(
+        resumed.dead_letter_keep,
+        Some(60),
+        "not cut back to the preamble"
+    );
+    assert!(!loses_dead_letters(&read, Some(&found)));
+    let cut = DeadLetterFile {
+        whole: 40,
+        ..found.clone()
+    };
+    let other = DeadLetterFile {
+        preamble_hash: "4567".into(),
+        ..found
+    };
+    for file in [None, Some(&cut), Some(&other)] {
+        assert!(loses_dead_letters(&read, file), "{file:?}");
+    }
+    header.dead_letter_kept_entries = 0;
+    assert!(!loses_dead_letters(&header, None));
 }

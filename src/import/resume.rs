@@ -97,11 +97,12 @@ pub fn start(
     } else {
         earlier_run(path, &identity, args)?
     };
-    let (resumed, dead_letters) = match earlier {
+    let (resumed, dead_letters, kept) = match earlier {
         Some((header, header_len)) => resume(path, &header, header_len, dead_letter, preamble)?,
         None => (
             Resumed::default(),
             create_dead_letters(dead_letter, preamble)?,
+            Kept::default(),
         ),
     };
     let header = Header {
@@ -110,6 +111,8 @@ pub fn start(
         mapping: args.mapping.display().to_string(),
         dead_letter: dead_letter.display().to_string(),
         dead_letter_preamble: checkpoint::preamble_hash_of(dead_letter),
+        dead_letter_kept: kept.bytes,
+        dead_letter_kept_entries: kept.entries,
         created: chrono::Utc::now().to_rfc3339(),
         tool: concat!("laudspeaker-import ", env!("CARGO_PKG_VERSION")).into(),
         identity,
@@ -168,6 +171,13 @@ fn earlier_run(
     Ok(Some((header, header_len)))
 }
 
+/// The part of the dead-letter file a resumed run keeps.
+#[derive(Debug, Default, Clone, Copy)]
+struct Kept {
+    bytes: u64,
+    entries: u64,
+}
+
 /// Reads what the earlier run finished and reopens its dead-letter file,
 /// cut back to the entries the checkpoint accounts for.
 fn resume(
@@ -176,7 +186,7 @@ fn resume(
     header_len: u64,
     dead_letter: &Path,
     preamble: &Preamble,
-) -> Result<(Resumed, DeadLetters), Failure> {
+) -> Result<(Resumed, DeadLetters, Kept), Failure> {
     let unreadable = |e: std::io::Error| {
         Failure::before_sending(format!(
             "cannot read the checkpoint {}: {e}",
@@ -184,7 +194,21 @@ fn resume(
         ))
     };
     let found = checkpoint::inspect_dead_letter(dead_letter);
+    if checkpoint::loses_dead_letters(header, found.as_ref()) {
+        return Err(Failure::before_sending(format!(
+            "the dead-letter file {} is not the one the interrupted run recorded in {} wrote \
+             (it was removed, replaced or cut); resuming would lose {} rejected rows",
+            dead_letter.display(),
+            path.display(),
+            header.dead_letter_kept_entries
+        ))
+        .with_hint(
+            "put that file back, or run the same command with --restart to start over \
+             (every record is sent again)",
+        ));
+    }
     let resumed = checkpoint::load(path, header, header_len, found.as_ref()).map_err(unreadable)?;
+    let mut kept = Kept::default();
     let dead_letters = match (&found, resumed.dead_letter_keep) {
         (Some(found), Some(keep)) => {
             let cannot = |e: std::io::Error| {
@@ -195,6 +219,10 @@ fn resume(
             };
             let entries =
                 checkpoint::count_lines(dead_letter, found.preamble_end, keep).map_err(cannot)?;
+            kept = Kept {
+                bytes: keep,
+                entries,
+            };
             DeadLetters::reopen(dead_letter, keep, entries).map_err(cannot)?
         }
         _ => create_dead_letters(dead_letter, preamble)?,
@@ -205,7 +233,7 @@ fn resume(
         path.display(),
         resumed.done.count()
     );
-    Ok((resumed, dead_letters))
+    Ok((resumed, dead_letters, kept))
 }
 
 fn create_dead_letters(path: &Path, preamble: &Preamble) -> Result<DeadLetters, Failure> {
