@@ -137,6 +137,33 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 102_400, value_parser = parse_body_limit,
           help_heading = "Delivery")]
     pub max_body_bytes: usize,
+
+    /// Records which rows are done, so that the same command run again after
+    /// a crash or a stop continues where it stopped [default: INPUT's name
+    /// with .checkpoint, beside the dead-letter file; none for a pipe].
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "dry_run",
+        help_heading = "Resume"
+    )]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Keep no checkpoint: running the command again sends every row again.
+    #[arg(long, conflicts_with_all = ["checkpoint", "restart"], help_heading = "Resume")]
+    pub no_checkpoint: bool,
+
+    /// Start over, ignoring the checkpoint an earlier run left (needed once
+    /// the input or mapping changed).
+    #[arg(long, help_heading = "Resume")]
+    pub restart: bool,
+
+    /// Stop cleanly after this long (e.g. 6h, 90m): requests in flight
+    /// finish, the checkpoint is kept, the exit code is 75, and the same
+    /// command run again continues.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          help_heading = "Resume")]
+    pub max_runtime: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Args)]

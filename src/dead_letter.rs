@@ -111,14 +111,55 @@ impl DeadLetters {
         })
     }
 
+    /// Reopens the file an interrupted run left, keeping its first `keep`
+    /// bytes (the preamble and `entries` whole entries) and cutting what
+    /// follows; new entries go after them. Synced before returning, so a
+    /// checkpoint written afterwards never counts on bytes not on disk.
+    pub fn reopen(path: &Path, keep: u64, entries: u64) -> io::Result<Self> {
+        let mut options = OpenOptions::new();
+        options.append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW);
+        }
+        let file = options.open(path)?;
+        restrict_to_owner(&file)?;
+        file.set_len(keep)?;
+        file.sync_all()?;
+        let state = State {
+            file,
+            length: keep,
+            entries,
+            broken: false,
+        };
+        Ok(DeadLetters {
+            path: path.to_path_buf(),
+            state: Mutex::new(state),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Holds the file so no entry is being written until the guard drops:
+    /// taken before exiting at once.
+    pub fn hold(&self) -> impl Sized + '_ {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Appends one entry, whole. After a failed write (disk full, size
     /// limit) the file is cut back to its last whole entry and refuses
     /// further entries, so it stays valid NDJSON.
     pub fn write(&self, entry: &Entry<'_>) -> io::Result<()> {
+        self.write_then(entry, |_| ())
+    }
+
+    /// Appends one entry like [`DeadLetters::write`], then, still holding
+    /// the file, calls `then` with the file's length: what is done there
+    /// is ordered with the entries exactly as they are in the file.
+    pub fn write_then(&self, entry: &Entry<'_>, then: impl FnOnce(u64)) -> io::Result<()> {
         let mut line = serde_json::to_vec(&entry_json(entry))?;
         line.push(b'\n');
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -131,6 +172,7 @@ impl DeadLetters {
             Ok(()) => {
                 state.length += line.len() as u64;
                 state.entries += 1;
+                then(state.length);
                 Ok(())
             }
             Err(error) => {

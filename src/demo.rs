@@ -82,5 +82,10 @@ fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportA
         timeout: std::time::Duration::from_secs(10),
         max_retries: 5,
         max_body_bytes: 102_400,
+        // A demo is never resumed.
+        checkpoint: None,
+        no_checkpoint: true,
+        restart: false,
+        max_runtime: None,
     }
 }

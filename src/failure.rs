@@ -14,6 +14,10 @@ pub mod code {
     pub const DURING_RUN: u8 = 3;
     /// Interrupted by a signal.
     pub const INTERRUPTED: u8 = 130;
+    /// Stopped cleanly at the `--max-runtime` deadline, checkpointed: the
+    /// same command run again continues. 75 is `EX_TEMPFAIL` of sysexits.h,
+    /// "a temporary failure; try again later".
+    pub const OUT_OF_TIME: u8 = 75;
 }
 
 /// A run-ending failure: what went wrong, and what to do about it.

@@ -4,12 +4,14 @@
 //! The pipeline reads as its stages: [`input`] turns bytes into records,
 //! [`mapping`] and [`convert`] turn a record into a request body
 //! ([`transform`]), [`deliver`] sends bodies with limits and retries, and
-//! [`dead_letter`] keeps every record that could not be delivered.
+//! [`dead_letter`] keeps every record that could not be delivered;
+//! [`checkpoint`] records every record that is done, so a rerun resumes.
 //! [`import`] runs them in that order. [`emulator`] is the local Laudspeaker
 //! stand-in used by tests, benchmarks and rehearsals. [`init`] writes a
 //! mapping for a new export; [`check`] profiles a file as a mapping reads it.
 
 pub mod check;
+pub mod checkpoint;
 pub mod cli;
 pub mod console;
 pub mod convert;

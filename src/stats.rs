@@ -29,6 +29,9 @@ pub struct Stats {
     pub skipped_blank: AtomicU64,
     /// Records read but never sent because the run stopped early.
     pub not_sent: AtomicU64,
+    /// Records skipped because an earlier run of the same command, resumed
+    /// from its checkpoint, had finished them.
+    pub already_done: AtomicU64,
     /// Input bytes consumed, for the progress estimate.
     pub bytes_read: AtomicU64,
     pub retries_throttled: AtomicU64,

@@ -1,5 +1,5 @@
 //! The one summary printed at the end of a run. Its counts always add up:
-//! read = upserted + dead-lettered + skipped blank + not sent.
+//! read = upserted + dead-lettered + skipped blank + not sent + already done.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,6 +14,8 @@ pub struct Summary {
     pub dead_lettered: u64,
     pub skipped_blank: u64,
     pub not_sent: u64,
+    /// Finished by an earlier run of the same command (resumed).
+    pub already_done: u64,
     pub retries: u64,
     pub elapsed: Duration,
     pub dry_run: bool,
@@ -27,6 +29,7 @@ impl Summary {
             dead_lettered: Stats::get(&stats.dead_lettered),
             skipped_blank: Stats::get(&stats.skipped_blank),
             not_sent: Stats::get(&stats.not_sent),
+            already_done: Stats::get(&stats.already_done),
             retries: stats.retries(),
             elapsed,
             dry_run,
@@ -35,7 +38,12 @@ impl Summary {
 
     /// Whether every record read is accounted for.
     pub fn adds_up(&self) -> bool {
-        self.read == self.upserted + self.dead_lettered + self.skipped_blank + self.not_sent
+        self.read
+            == self.upserted
+                + self.dead_lettered
+                + self.skipped_blank
+                + self.not_sent
+                + self.already_done
     }
 
     pub fn rows_per_second(&self) -> f64 {
@@ -65,6 +73,12 @@ impl Summary {
         if self.not_sent > 0 {
             crate::say!("not sent        {:>10}", self.not_sent);
         }
+        if self.already_done > 0 {
+            crate::say!(
+                "already done    {:>10}  (in an earlier run)",
+                self.already_done
+            );
+        }
         crate::say!("retries         {:>10}", self.retries);
         crate::say!(
             "elapsed         {:>9.2}s  ({:.0} rows/s)",
@@ -89,6 +103,7 @@ mod tests {
             dead_lettered: 2,
             skipped_blank: 1,
             not_sent: 1,
+            already_done: 0,
             retries: 0,
             elapsed: Duration::from_secs(2),
             dry_run: false,
@@ -97,5 +112,7 @@ mod tests {
         assert_eq!(summary.rows_per_second(), 5.0);
         summary.upserted = 5;
         assert!(!summary.adds_up());
+        summary.already_done = 1;
+        assert!(summary.adds_up());
     }
 }

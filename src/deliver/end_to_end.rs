@@ -178,6 +178,7 @@ fn job(line: u64, key: &str) -> Job {
     let body = format!(r#"{{"primary_key":"{key}","properties":{{"n":{line}}}}}"#);
     Job {
         line,
+        seq: line,
         key: key.into(),
         body: body.into_bytes(),
         raw: format!("{key},{line}").into(),

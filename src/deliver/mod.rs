@@ -47,6 +47,9 @@ const MIN_HELD: usize = 64;
 pub struct Job {
     /// Line where the record starts in the input (1-based).
     pub line: u64,
+    /// The record's number in reading order (1-based, blank lines
+    /// included): what the checkpoint records.
+    pub seq: u64,
     /// The primary key as the server will see it (normalised, trimmed).
     /// Jobs with equal keys are sent one at a time, in the order received.
     pub key: Box<str>,

@@ -13,6 +13,7 @@ const MS: Duration = Duration::from_millis(1);
 fn job(line: u64, key: &str) -> Job {
     Job {
         line,
+        seq: line,
         key: key.into(),
         body: Vec::new(),
         raw: Vec::new(),

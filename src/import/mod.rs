@@ -8,6 +8,7 @@
 mod outcome;
 mod outputs;
 mod refeed;
+mod resume;
 pub mod source;
 
 use std::fs::File;
@@ -15,15 +16,15 @@ use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::checkpoint::Done;
 use crate::cli::ImportArgs;
 use crate::convert::server_trim;
-use crate::dead_letter::DeadLetters;
 use crate::deliver::{self, Job, Settings, Stop};
 use crate::failure::{code, Failure};
 use crate::mapping::Mapping;
@@ -48,22 +49,24 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     let mut input = source::open(&args.input, &mapping, args.max_body_bytes)?;
     let outputs = outputs::plan(args)?;
     let dead_letter_path = outputs.dead_letter;
-    let dead_letters = DeadLetters::create(&dead_letter_path, &input.preamble).map_err(|e| {
-        Failure::before_sending(format!(
-            "cannot create the dead-letter file {}: {e}",
-            dead_letter_path.display()
-        ))
-    })?;
+    let checkpoint = resume::plan(args, &dead_letter_path, outputs.emit_requests.as_deref())?;
+    let start = resume::start(
+        args,
+        checkpoint.as_deref(),
+        &dead_letter_path,
+        &input.preamble,
+    )?;
     let emit = open_emit(outputs.emit_requests.as_deref())?;
     let stats = Arc::new(Stats::default());
     // Fired by a signal, or by an output that can no longer be written.
     let cancel = CancellationToken::new();
-    let recorder = Arc::new(Recorder::new(
+    let recorder = Recorder::new(
         stats.clone(),
-        dead_letters,
+        start.dead_letters,
         input.codec,
         cancel.clone(),
-    ));
+    );
+    let recorder = Arc::new(recorder.with_checkpoint(start.journal));
     input.set_ledger(recorder.ledger.clone());
     let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).ok();
     let progress = Progress::start(
@@ -73,7 +76,11 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         total_bytes,
         args.dry_run,
     );
-    let outcome = pipeline(&mut input, settings, recorder.clone(), emit, cancel);
+    let run = RunLimits {
+        done: &start.done,
+        max_runtime: args.max_runtime,
+    };
+    let outcome = pipeline(&mut input, settings, recorder.clone(), emit, cancel, run);
     progress.finish();
     for warning in input.warnings() {
         crate::say!("warning: {warning}; check the path in the mapping");
@@ -172,6 +179,15 @@ fn open_emit(path: Option<&Path>) -> Result<Option<BufWriter<File>>, Failure> {
 enum Ended {
     Completed,
     Stopped(Stop),
+    /// Stopped cleanly at the --max-runtime deadline.
+    OutOfTime,
+}
+
+/// What bounds a run besides its input: records an earlier run finished,
+/// and a deadline.
+struct RunLimits<'a> {
+    done: &'a Done,
+    max_runtime: Option<Duration>,
 }
 
 /// Reads the input on its own thread and delivers (or, in a dry run,
@@ -182,6 +198,7 @@ fn pipeline(
     recorder: Arc<Recorder>,
     emit: Option<BufWriter<File>>,
     cancel: CancellationToken,
+    limits: RunLimits<'_>,
 ) -> Result<Ended, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -192,8 +209,12 @@ fn pipeline(
     runtime.spawn(watch_signals(
         cancel.clone(),
         interrupted.clone(),
-        recorder.stats.clone(),
+        Arc::downgrade(&recorder),
     ));
+    let out_of_time = Arc::new(AtomicBool::new(false));
+    if let Some(limit) = limits.max_runtime {
+        runtime.spawn(resume::deadline(limit, cancel.clone(), out_of_time.clone()));
+    }
     let (tx, rx) = mpsc::channel::<Job>(1024);
     let dry_run = settings.is_none();
     let delivery = settings.map(|settings| {
@@ -208,7 +229,13 @@ fn pipeline(
         ))
     });
     let read_result = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| read_input(input, &recorder, tx, emit, dry_run, &interrupted));
+        let reader = scope.spawn(|| {
+            let stop = Stopping {
+                cancel: &cancel,
+                done: limits.done,
+            };
+            read_input(input, &recorder, tx, emit, dry_run, stop)
+        });
         reader
             .join()
             .unwrap_or_else(|_| Err("the reader thread panicked".to_string()))
@@ -227,6 +254,9 @@ fn pipeline(
     if interrupted.load(Ordering::Relaxed) {
         return Ok(Ended::Stopped(Stop::Interrupted));
     }
+    if out_of_time.load(Ordering::Relaxed) {
+        return Ok(Ended::OutOfTime);
+    }
     Ok(match delivered {
         Ok(()) => Ended::Completed,
         Err(stop) => Ended::Stopped(stop),
@@ -235,9 +265,13 @@ fn pipeline(
 
 /// The first SIGINT, SIGTERM or SIGHUP stops the run gracefully: reading
 /// stops, requests in flight get a grace period, files are closed, the
-/// summary is printed. A second one exits at once; every dead letter
-/// already written was flushed as it was written.
-async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>, stats: Arc<Stats>) {
+/// summary is printed. A second one exits at once, between whole writes of
+/// the dead-letter file and the checkpoint (both unbuffered).
+async fn watch_signals(
+    cancel: CancellationToken,
+    interrupted: Arc<AtomicBool>,
+    recorder: Weak<Recorder>,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::interrupt()),
@@ -258,6 +292,10 @@ async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>, 
             crate::say!("interrupted: finishing requests in flight (signal again to stop at once)");
         }
     }
+    let Some(recorder) = recorder.upgrade() else {
+        std::process::exit(i32::from(code::INTERRUPTED));
+    };
+    let stats = &recorder.stats;
     let (read, upserted, dead, blank, not_sent) = (
         Stats::get(&stats.read),
         Stats::get(&stats.upserted),
@@ -265,13 +303,21 @@ async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>, 
         Stats::get(&stats.skipped_blank),
         Stats::get(&stats.not_sent),
     );
-    let unknown = read.saturating_sub(upserted + dead + blank + not_sent);
+    let done = Stats::get(&stats.already_done);
+    let unknown = read.saturating_sub(upserted + dead + blank + not_sent + done);
     crate::say!(
         "stopped at once: {read} rows read, {upserted} upserted, {dead} dead-lettered, \
          {blank} skipped blank, {not_sent} not sent, {unknown} queued or in flight with no \
          outcome recorded (an upsert is safe to send again)"
     );
-    std::process::exit(i32::from(code::INTERRUPTED));
+    recorder.exit_now(code::INTERRUPTED);
+}
+
+/// What the reader checks before each record: whether the run is
+/// stopping, and whether an earlier run finished the record.
+struct Stopping<'a> {
+    cancel: &'a CancellationToken,
+    done: &'a Done,
 }
 
 /// The reader thread: every record becomes a job, a dead letter or a blank.
@@ -281,23 +327,29 @@ fn read_input(
     tx: mpsc::Sender<Job>,
     mut emit: Option<BufWriter<File>>,
     dry_run: bool,
-    interrupted: &AtomicBool,
+    stop: Stopping<'_>,
 ) -> Result<(), String> {
     let stats = &recorder.stats;
     let mut emit_error = None;
+    let mut seq = 0;
     let mut visit = |item: Item<'_>| {
-        if interrupted.load(Ordering::Relaxed) || recorder.write_failed.load(Ordering::Relaxed) {
+        if stop.cancel.is_cancelled() || recorder.write_failed.load(Ordering::Relaxed) {
             return ControlFlow::Break(());
         }
         Stats::bump(&stats.read);
+        seq += 1;
+        if stop.done.contains(seq) {
+            Stats::bump(&stats.already_done);
+            return ControlFlow::Continue(());
+        }
         match item {
-            Item::Blank => Stats::bump(&stats.skipped_blank),
+            Item::Blank => recorder.blank(seq),
             Item::Rejected {
                 line,
                 raw,
                 rejection,
                 source_line,
-            } => recorder.rejected(line, raw, &rejection, source_line),
+            } => recorder.rejected(seq, line, raw, &rejection, source_line),
             Item::Built {
                 line,
                 key,
@@ -323,6 +375,7 @@ fn read_input(
                 }
                 let job = Job {
                     line,
+                    seq,
                     key: server_trim(key).into(),
                     body: body.to_vec(),
                     raw: raw.to_vec(),
@@ -361,8 +414,9 @@ fn finish(
     args: &ImportArgs,
     dead_letter_path: &Path,
 ) -> Result<u8, Failure> {
-    let recorder = Arc::try_unwrap(recorder)
+    let mut recorder = Arc::try_unwrap(recorder)
         .unwrap_or_else(|_| unreachable!("every task holding the recorder has ended"));
+    let checkpoint = recorder.checkpoint.take();
     let write_failed = recorder.write_failed.load(Ordering::Relaxed);
     let stats = recorder.stats.clone();
     let superseded = recorder.ledger.superseded();
@@ -389,6 +443,10 @@ fn finish(
             "some rejected rows could not be written to the dead-letter file",
         ));
     }
+    let complete = matches!(outcome, Ok(Ended::Completed));
+    if let Some(checkpoint) = checkpoint {
+        resume::close_checkpoint(checkpoint, complete);
+    }
     match outcome? {
         Ended::Stopped(Stop::Fatal { message, hint }) => {
             Err(Failure::during_run(message).with_hint(hint))
@@ -400,7 +458,17 @@ fn finish(
             );
             Ok(code::INTERRUPTED)
         }
-        Ended::Completed if Stats::get(&stats.dead_lettered) > 0 => Ok(code::PARTIAL),
+        Ended::OutOfTime => {
+            crate::say!(
+                "stopped at the --max-runtime deadline: {} rows were not sent",
+                Stats::get(&stats.not_sent)
+            );
+            Ok(code::OUT_OF_TIME)
+        }
+        // Entries an earlier run wrote count too: the job is not clean.
+        Ended::Completed if dead_letters.as_ref().is_ok_and(|&entries| entries > 0) => {
+            Ok(code::PARTIAL)
+        }
         Ended::Completed => Ok(code::OK),
     }
 }

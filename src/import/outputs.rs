@@ -46,7 +46,11 @@ fn default_dead_letter(input: &Path, dry_run: bool) -> PathBuf {
     input.with_file_name(format!("{stem}{run}.dead-letter.ndjson"))
 }
 
-fn refuse_taken(path: &Path, flag: &str, taken: &[(&Path, &str)]) -> Result<(), Failure> {
+pub(super) fn refuse_taken(
+    path: &Path,
+    flag: &str,
+    taken: &[(&Path, &str)],
+) -> Result<(), Failure> {
     match taken.iter().find(|(other, _)| same_file(path, other)) {
         Some((_, what)) => Err(Failure::before_sending(format!(
             "{flag} {} is {what}; refusing to overwrite it",
@@ -66,7 +70,7 @@ const EMITTED_MARK: &[u8] = b"{\"primary_key\"";
 /// Refuses a link, and an existing non-empty regular file that does not
 /// start with `mark` (so this tool did not write it): overwriting it would
 /// destroy someone's data.
-fn refuse_foreign(path: &Path, flag: &str, mark: &[u8]) -> Result<(), Failure> {
+pub(super) fn refuse_foreign(path: &Path, flag: &str, mark: &[u8]) -> Result<(), Failure> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
