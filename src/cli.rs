@@ -45,12 +45,20 @@ Examples:
   Import into a workspace (key from the environment):
     LAUDSPEAKER_API_KEY=... laudspeaker-import import contacts.csv -m contacts.toml
   Retry what was rejected, after fixing it:
-    laudspeaker-import import contacts.dead-letter.ndjson -m contacts.toml";
+    laudspeaker-import import contacts.dead-letter.ndjson -m contacts.toml
+  Several files, compressed or not, in one run:
+    laudspeaker-import import 'exports/*.csv.gz' -m contacts.toml --dead-letter rejected/
+  From a pipe:
+    gunzip -c contacts.csv.gz | laudspeaker-import import - --format csv -m contacts.toml";
 
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
-    /// The file to import: CSV, NDJSON, or a dead-letter file of an earlier run.
-    pub input: PathBuf,
+    /// The files to import, one after another: CSV, TSV or NDJSON, plain or
+    /// gzip/zstd-compressed, or dead-letter files of an earlier run. `-`
+    /// reads standard input (needs --format); a quoted pattern such as
+    /// 'exports/*.csv' is expanded here, in sorted order.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
 
     /// Mapping file (TOML): which column becomes which attribute.
     #[arg(short, long, help_heading = "Input")]
@@ -60,12 +68,19 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Input")]
     pub dry_run: bool,
 
+    /// Read every input as this format, whatever its name says (required
+    /// for `-` unless the mapping sets `format` under [source]).
+    #[arg(long, value_enum, help_heading = "Input")]
+    pub format: Option<InputFormat>,
+
     /// Write every request body that is (or would be) sent, one per line.
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub emit_requests: Option<PathBuf>,
 
-    /// Where rejected rows go [default: INPUT's name with .dead-letter.ndjson].
-    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    /// Where rejected rows go [default: INPUT's name with .dead-letter.ndjson
+    /// beside it; stdin.dead-letter.ndjson here for `-`]. With several
+    /// inputs, a directory that receives each input's default name.
+    #[arg(long, value_name = "FILE|DIR", help_heading = "Output")]
     pub dead_letter: Option<PathBuf>,
 
     /// Progress display: a bar on a terminal, periodic lines otherwise.
@@ -138,6 +153,22 @@ pub struct DemoArgs {
     /// The fixture to import (a CSV or NDJSON file with a .toml mapping beside it).
     #[arg(long, default_value = "fixtures/hubspot-contacts.csv")]
     pub fixture: PathBuf,
+}
+
+/// The formats `--format` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    Csv,
+    Ndjson,
+}
+
+impl From<InputFormat> for crate::mapping::Format {
+    fn from(format: InputFormat) -> Self {
+        match format {
+            InputFormat::Csv => crate::mapping::Format::Csv,
+            InputFormat::Ndjson => crate::mapping::Format::Ndjson,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -42,9 +42,34 @@ impl Summary {
         self.read as f64 / self.elapsed.as_secs_f64().max(0.000_001)
     }
 
-    /// Prints the summary to standard error.
+    /// One input's line of a run of several: its counts and where its
+    /// rejected rows went. Its rows not sent are what its other counts
+    /// leave of its rows read.
+    pub fn input_line(&self, input: &Path, dead_letter_path: &Path) -> String {
+        let accounted = self.upserted + self.dead_lettered + self.skipped_blank;
+        let verb = if self.dry_run { "valid" } else { "upserted" };
+        let mut line = format!(
+            "{}: {} read, {} {verb}, {} dead-lettered, {} skipped blank",
+            input.display(),
+            self.read,
+            self.upserted,
+            self.dead_lettered,
+            self.skipped_blank
+        );
+        if self.read > accounted {
+            line.push_str(&format!(", {} not sent", self.read - accounted));
+        }
+        if self.dead_lettered > 0 {
+            line.push_str(&format!(" -> {}", dead_letter_path.display()));
+        }
+        line
+    }
+
+    /// Prints the summary to standard error; `dead_letter_path` is shown
+    /// beside the dead-lettered count (a run of several inputs shows each
+    /// input's on its own line instead).
     /// `--quiet` hides progress, never this summary.
-    pub fn print(&self, dead_letter_path: &Path, dead_letter_entries: u64) {
+    pub fn print(&self, dead_letter_path: Option<&Path>, dead_letter_entries: u64) {
         let verb = if self.dry_run {
             "valid (dry run)"
         } else {
@@ -52,11 +77,11 @@ impl Summary {
         };
         crate::say!("rows read       {:>10}", self.read);
         crate::say!("{verb:<15} {:>10}", self.upserted);
-        if dead_letter_entries > 0 {
+        if let (true, Some(path)) = (dead_letter_entries > 0, dead_letter_path) {
             crate::say!(
                 "dead-lettered   {:>10}  -> {}",
                 self.dead_lettered,
-                dead_letter_path.display()
+                path.display()
             );
         } else {
             crate::say!("dead-lettered   {:>10}", self.dead_lettered);

@@ -108,7 +108,8 @@ pub struct BodyBuilder {
     /// The last record's key passed its checks (so a refusal names a
     /// customer).
     key_ok: bool,
-    ledger: Option<Arc<Ledger>>,
+    /// The run's ledger, and this input's place among the run's inputs.
+    ledger: Option<(Arc<Ledger>, usize)>,
     key: String,
     body: Vec<u8>,
 }
@@ -217,9 +218,10 @@ impl BodyBuilder {
         }
     }
 
-    /// Notes the customers of refused rows in `ledger`.
-    pub fn set_ledger(&mut self, ledger: Arc<Ledger>) {
-        self.ledger = Some(ledger);
+    /// Notes the customers of refused rows in `ledger`, as rows of the
+    /// run's input number `input`.
+    pub fn set_ledger(&mut self, ledger: Arc<Ledger>, input: usize) {
+        self.ledger = Some((ledger, input));
     }
 
     /// Warnings for NDJSON key paths that no record held: a mapping typo
@@ -280,8 +282,9 @@ impl BodyBuilder {
 
     /// Notes the customer of a refused row whose key was valid.
     fn noted(&self, rejection: Rejection) -> Rejection {
-        if let (true, Some(ledger)) = (self.key_ok, &self.ledger) {
-            ledger.note_undelivered(server_trim(&self.key), self.line);
+        if let (true, Some((ledger, input))) = (self.key_ok, &self.ledger) {
+            let at = crate::supersede::position(*input, self.line);
+            ledger.note_undelivered(server_trim(&self.key), at);
         }
         rejection
     }

@@ -5,6 +5,7 @@
 //! delivery sends them; every record ends counted as upserted, dead-lettered
 //! or skipped, and the summary says so.
 
+mod inputs;
 mod outcome;
 mod outputs;
 mod refeed;
@@ -13,7 +14,7 @@ mod source;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,18 +24,21 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ImportArgs;
 use crate::convert::server_trim;
-use crate::dead_letter::DeadLetters;
+use crate::dead_letter::{DeadLetters, Preamble};
 use crate::deliver::{self, Job, Settings, Stop};
 use crate::failure::{code, Failure};
-use crate::mapping::Mapping;
+use crate::input::decode::RecordCodec;
+use crate::mapping::{Format, Mapping};
 use crate::progress::Progress;
 use crate::secret::ApiKey;
 use crate::stats::Stats;
 use crate::summary::Summary;
-use outcome::Recorder;
+use crate::supersede::Ledger;
+use outcome::{Recorder, Recorders};
 use source::Item;
 
-/// Runs an import; returns the exit code, or the failure that ended it.
+/// Runs an import of every input; returns the exit code, or the failure
+/// that ended it.
 pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     let started = Instant::now();
     let mapping = Mapping::load(&args.mapping).map_err(|errors| {
@@ -45,27 +49,21 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     } else {
         Some(settings(args)?)
     };
-    let mut input = source::open(&args.input, &mapping, args.max_body_bytes)?;
-    let outputs = outputs::plan(args)?;
-    let dead_letter_path = outputs.dead_letter;
-    let dead_letters = DeadLetters::create(&dead_letter_path, &input.preamble).map_err(|e| {
-        Failure::before_sending(format!(
-            "cannot create the dead-letter file {}: {e}",
-            dead_letter_path.display()
-        ))
-    })?;
+    let paths = inputs::expand(&args.inputs)?;
+    let outputs = outputs::plan(args, &paths)?;
+    let opener = Opener {
+        mapping: &mapping,
+        format: args.format.map(Format::from),
+        max_body_bytes: args.max_body_bytes,
+    };
+    let checked = check_inputs(&paths, &opener)?;
     let emit = open_emit(outputs.emit_requests.as_deref())?;
     let stats = Arc::new(Stats::default());
     // Fired by a signal, or by an output that can no longer be written.
     let cancel = CancellationToken::new();
-    let recorder = Arc::new(Recorder::new(
-        stats.clone(),
-        dead_letters,
-        input.codec,
-        cancel.clone(),
-    ));
-    input.set_ledger(recorder.ledger.clone());
-    let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).ok();
+    let mut pending = start_inputs(checked, &outputs.dead_letters, &stats, &cancel)?;
+    let recorders: Vec<Arc<Recorder>> = pending.iter().map(|p| p.recorder.clone()).collect();
+    let total_bytes = total_bytes(&paths);
     let progress = Progress::start(
         args.progress,
         quiet,
@@ -73,12 +71,132 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         total_bytes,
         args.dry_run,
     );
-    let outcome = pipeline(&mut input, settings, recorder.clone(), emit, cancel);
+    let outcome = pipeline(&mut pending, &opener, settings, &stats, emit, cancel);
     progress.finish();
-    for warning in input.warnings() {
+    for warning in pending.iter().flat_map(|p| &p.warnings) {
         crate::say!("warning: {warning}; check the path in the mapping");
     }
-    finish(outcome, recorder, started, args, &dead_letter_path)
+    drop(pending);
+    finish(outcome, recorders, &stats, started, args, &paths)
+}
+
+/// Opens inputs: the same mapping and options for every one.
+struct Opener<'a> {
+    mapping: &'a Mapping,
+    format: Option<Format>,
+    max_body_bytes: usize,
+}
+
+impl Opener<'_> {
+    fn open(&self, path: &Path) -> Result<source::Input, Failure> {
+        source::open(path, self.mapping, self.format, self.max_body_bytes)
+    }
+}
+
+/// An input checked before anything is sent.
+struct Checked {
+    path: PathBuf,
+    /// Kept open for standard input (it cannot be opened twice) and for a
+    /// run of one input; other inputs are opened again when their turn
+    /// comes, so that a run of many files holds one reader at a time.
+    input: Option<source::Input>,
+    preamble: Preamble,
+    codec: RecordCodec,
+}
+
+/// Opens every input and binds the mapping to it, so that any input that
+/// cannot be read as declared stops the run before the first request.
+fn check_inputs(paths: &[PathBuf], opener: &Opener<'_>) -> Result<Vec<Checked>, Failure> {
+    let keep_all = paths.len() == 1;
+    let mut checked = Vec::with_capacity(paths.len());
+    for path in paths {
+        let input = opener.open(path)?;
+        let preamble = input.preamble.clone();
+        let codec = input.codec;
+        let keep = keep_all || source::is_stdin(path);
+        checked.push(Checked {
+            path: path.clone(),
+            input: keep.then_some(input),
+            preamble,
+            codec,
+        });
+    }
+    Ok(checked)
+}
+
+/// An input of the run with its recorder, waiting for its turn.
+struct Pending {
+    path: PathBuf,
+    input: Option<source::Input>,
+    recorder: Arc<Recorder>,
+    /// What reading it showed about the mapping.
+    warnings: Vec<String>,
+}
+
+/// Creates each input's dead-letter file and recorder. A known shortcoming:
+/// every dead-letter file stays open until the run ends (delivery may
+/// still reject rows of an input the reader has left), so a run of more
+/// inputs than the open-file limit allows (often 1024) fails here.
+fn start_inputs(
+    checked: Vec<Checked>,
+    dead_letter_paths: &[PathBuf],
+    stats: &Arc<Stats>,
+    cancel: &CancellationToken,
+) -> Result<Vec<Pending>, Failure> {
+    let ledger = Arc::new(Ledger::default());
+    let mut pending: Vec<Pending> = Vec::with_capacity(checked.len());
+    for (index, (checked, path)) in checked.into_iter().zip(dead_letter_paths).enumerate() {
+        let dead_letters = match DeadLetters::create(path, &checked.preamble) {
+            Ok(dead_letters) => dead_letters,
+            Err(e) => {
+                // Leave no empty dead-letter file of the inputs before.
+                drop_pending(pending);
+                return Err(Failure::before_sending(format!(
+                    "cannot create the dead-letter file {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        let recorder = Recorder::new(
+            stats.clone(),
+            index,
+            dead_letters,
+            checked.codec,
+            ledger.clone(),
+            cancel.clone(),
+        );
+        pending.push(Pending {
+            path: checked.path,
+            input: checked.input,
+            recorder: Arc::new(recorder),
+            warnings: Vec::new(),
+        });
+    }
+    Ok(pending)
+}
+
+/// Closes the dead-letter files of a run that never started (each holds
+/// its preamble only, so it is removed).
+fn drop_pending(pending: Vec<Pending>) {
+    for p in pending {
+        if let Ok(recorder) = Arc::try_unwrap(p.recorder) {
+            let _ = recorder.into_dead_letters().finish();
+        }
+    }
+}
+
+/// The bytes of all inputs, for the progress estimate; unknown when one is
+/// standard input.
+fn total_bytes(paths: &[PathBuf]) -> Option<u64> {
+    paths
+        .iter()
+        .map(|path| {
+            if source::is_stdin(path) {
+                return None;
+            }
+            std::fs::metadata(path).map(|m| m.len()).ok()
+        })
+        .sum()
 }
 
 /// Delivery settings from the command line, checked.
@@ -174,12 +292,14 @@ enum Ended {
     Stopped(Stop),
 }
 
-/// Reads the input on its own thread and delivers (or, in a dry run,
-/// only counts) what it builds.
+/// Reads the inputs, one after another, on their own thread and delivers
+/// (or, in a dry run, only counts) what they build, through one delivery:
+/// rows of the same customer go out in the order of the inputs.
 fn pipeline(
-    input: &mut source::Input,
+    pending: &mut [Pending],
+    opener: &Opener<'_>,
     settings: Option<Settings>,
-    recorder: Arc<Recorder>,
+    stats: &Arc<Stats>,
     emit: Option<BufWriter<File>>,
     cancel: CancellationToken,
 ) -> Result<Ended, Failure> {
@@ -192,23 +312,31 @@ fn pipeline(
     runtime.spawn(watch_signals(
         cancel.clone(),
         interrupted.clone(),
-        recorder.stats.clone(),
+        stats.clone(),
     ));
     let (tx, rx) = mpsc::channel::<Job>(1024);
     let dry_run = settings.is_none();
     let delivery = settings.map(|settings| {
-        let outcomes: Arc<dyn deliver::Outcomes> = recorder.clone();
-        let stats = recorder.stats.clone();
+        let recorders = pending.iter().map(|p| p.recorder.clone()).collect();
+        let outcomes: Arc<dyn deliver::Outcomes> = Arc::new(Recorders(recorders));
         runtime.spawn(deliver::deliver(
             rx,
             settings,
-            stats,
+            stats.clone(),
             outcomes,
             cancel.clone(),
         ))
     });
     let read_result = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| read_input(input, &recorder, tx, emit, dry_run, &interrupted));
+        let reader = scope.spawn(|| {
+            let mut reading = Reading {
+                tx,
+                emit,
+                dry_run,
+                interrupted: &interrupted,
+            };
+            reading.all(pending, opener, stats)
+        });
         reader
             .join()
             .unwrap_or_else(|_| Err("the reader thread panicked".to_string()))
@@ -274,104 +402,188 @@ async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>, 
     std::process::exit(i32::from(code::INTERRUPTED));
 }
 
-/// The reader thread: every record becomes a job, a dead letter or a blank.
-fn read_input(
-    input: &mut source::Input,
-    recorder: &Recorder,
+/// The reader thread's side of the run.
+struct Reading<'a> {
     tx: mpsc::Sender<Job>,
-    mut emit: Option<BufWriter<File>>,
+    emit: Option<BufWriter<File>>,
     dry_run: bool,
-    interrupted: &AtomicBool,
-) -> Result<(), String> {
-    let stats = &recorder.stats;
-    let mut emit_error = None;
-    let mut visit = |item: Item<'_>| {
-        if interrupted.load(Ordering::Relaxed) || recorder.write_failed.load(Ordering::Relaxed) {
-            return ControlFlow::Break(());
+    interrupted: &'a AtomicBool,
+}
+
+impl Reading<'_> {
+    /// Reads every input in turn, until all are read or the run stops.
+    fn all(
+        &mut self,
+        pending: &mut [Pending],
+        opener: &Opener<'_>,
+        stats: &Stats,
+    ) -> Result<(), String> {
+        let mut done_bytes = 0;
+        let mut result = Ok(());
+        for (index, p) in pending.iter_mut().enumerate() {
+            let mut input = match p.input.take() {
+                Some(input) => input,
+                None => match opener.open(&p.path) {
+                    Ok(input) => input,
+                    Err(failure) => {
+                        result = Err(failure.message);
+                        break;
+                    }
+                },
+            };
+            input.set_ledger(p.recorder.ledger.clone(), index);
+            let read = self.one(&mut input, &p.recorder, index, done_bytes);
+            p.warnings = input.warnings();
+            if let Err(e) = read {
+                result = Err(e);
+                break;
+            }
+            if self.stopped(&p.recorder) {
+                break;
+            }
+            done_bytes += std::fs::metadata(&p.path).map_or(0, |m| m.len());
+            stats.bytes_read.store(done_bytes, Ordering::Relaxed);
         }
-        Stats::bump(&stats.read);
-        match item {
-            Item::Blank => Stats::bump(&stats.skipped_blank),
-            Item::Rejected {
-                line,
-                raw,
-                rejection,
-                source_line,
-            } => recorder.rejected(line, raw, &rejection, source_line),
-            Item::Built {
-                line,
-                key,
-                body,
-                raw,
-                source_line,
-            } => {
-                if let Some(writer) = emit.as_mut() {
-                    if let Err(e) = writer
-                        .write_all(body)
-                        .and_then(|()| writer.write_all(b"\n"))
-                    {
-                        // The file no longer says what was sent: stop.
-                        emit_error = Some(e);
+        let flushed = self.flush_emit();
+        result.and(flushed)
+    }
+
+    fn stopped(&self, recorder: &Recorder) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
+            || recorder.write_failed.load(Ordering::Relaxed)
+            || (!self.dry_run && self.tx.is_closed())
+    }
+
+    fn flush_emit(&mut self) -> Result<(), String> {
+        match self.emit.as_mut() {
+            Some(writer) => writer
+                .flush()
+                .map_err(|e| format!("writing --emit-requests: {e}")),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads one input: every record becomes a job, a dead letter or a
+    /// blank. `done_bytes` are the bytes of the inputs before it.
+    fn one(
+        &mut self,
+        input: &mut source::Input,
+        recorder: &Recorder,
+        index: usize,
+        done_bytes: u64,
+    ) -> Result<(), String> {
+        let stats = &recorder.stats;
+        let mut emit_error = None;
+        let (tx, emit, dry_run) = (&self.tx, &mut self.emit, self.dry_run);
+        let interrupted = self.interrupted;
+        let mut visit = |item: Item<'_>| {
+            if interrupted.load(Ordering::Relaxed) || recorder.write_failed.load(Ordering::Relaxed)
+            {
+                return ControlFlow::Break(());
+            }
+            recorder.count(|stats| &stats.read);
+            match item {
+                Item::Blank => recorder.count(|stats| &stats.skipped_blank),
+                Item::Rejected {
+                    line,
+                    raw,
+                    rejection,
+                    source_line,
+                } => recorder.rejected(line, raw, &rejection, source_line),
+                Item::Built {
+                    line,
+                    key,
+                    body,
+                    raw,
+                    source_line,
+                } => {
+                    if let Some(writer) = emit.as_mut() {
+                        if let Err(e) = writer
+                            .write_all(body)
+                            .and_then(|()| writer.write_all(b"\n"))
+                        {
+                            // The file no longer says what was sent: stop.
+                            emit_error = Some(e);
+                            Stats::bump(&stats.not_sent);
+                            return ControlFlow::Break(());
+                        }
+                    }
+                    if dry_run {
+                        recorder.count(|stats| &stats.upserted);
+                        recorder.note_delivered(server_trim(key), line);
+                        return ControlFlow::Continue(());
+                    }
+                    let job = Job {
+                        line,
+                        key: server_trim(key).into(),
+                        body: body.to_vec(),
+                        raw: raw.to_vec(),
+                        source_line,
+                        input: index,
+                    };
+                    if tx.blocking_send(job).is_err() {
+                        // Delivery stopped (fatal error or interruption).
                         Stats::bump(&stats.not_sent);
                         return ControlFlow::Break(());
                     }
                 }
-                if dry_run {
-                    Stats::bump(&stats.upserted);
-                    recorder.ledger.note_delivered(server_trim(key), line);
-                    return ControlFlow::Continue(());
-                }
-                let job = Job {
-                    line,
-                    key: server_trim(key).into(),
-                    body: body.to_vec(),
-                    raw: raw.to_vec(),
-                    source_line,
-                };
-                if tx.blocking_send(job).is_err() {
-                    // Delivery stopped (fatal error or interruption).
-                    Stats::bump(&stats.not_sent);
-                    return ControlFlow::Break(());
-                }
             }
+            ControlFlow::Continue(())
+        };
+        let mut progress = |bytes: u64| {
+            stats
+                .bytes_read
+                .store(done_bytes + bytes, Ordering::Relaxed)
+        };
+        let read = input
+            .read_all(&mut visit, &mut progress)
+            .map_err(|e| format!("reading {}: {e}", input.preamble.input));
+        if let Some(e) = emit_error {
+            return Err(format!("writing --emit-requests: {e}"));
         }
-        ControlFlow::Continue(())
-    };
-    let mut progress = |bytes: u64| stats.bytes_read.store(bytes, Ordering::Relaxed);
-    let read = input
-        .read_all(&mut visit, &mut progress)
-        .map_err(|e| format!("reading the input: {e}"));
-    drop(tx);
-    if let Some(mut writer) = emit {
-        writer
-            .flush()
-            .map_err(|e| format!("writing --emit-requests: {e}"))?;
+        read
     }
-    if let Some(e) = emit_error {
-        return Err(format!("writing --emit-requests: {e}"));
-    }
-    read
 }
 
 /// Closes the files, prints the summary and decides the exit code.
 fn finish(
     outcome: Result<Ended, Failure>,
-    recorder: Arc<Recorder>,
+    recorders: Vec<Arc<Recorder>>,
+    stats: &Stats,
     started: Instant,
     args: &ImportArgs,
-    dead_letter_path: &Path,
+    paths: &[PathBuf],
 ) -> Result<u8, Failure> {
-    let recorder = Arc::try_unwrap(recorder)
-        .unwrap_or_else(|_| unreachable!("every task holding the recorder has ended"));
-    let write_failed = recorder.write_failed.load(Ordering::Relaxed);
-    let stats = recorder.stats.clone();
-    let superseded = recorder.ledger.superseded();
-    let dead_letters = recorder.into_dead_letters().finish();
-    let summary = Summary::new(&stats, started.elapsed(), args.dry_run);
-    summary.print(
-        dead_letter_path,
-        dead_letters.as_ref().ok().copied().unwrap_or(0),
-    );
+    let several = recorders.len() > 1;
+    let mut superseded = 0;
+    let mut write_failed = false;
+    let mut close_error = None;
+    let mut entries = 0;
+    let mut lines = Vec::new();
+    let mut only_path = None;
+    for (recorder, path) in recorders.into_iter().zip(paths) {
+        let recorder = Arc::try_unwrap(recorder)
+            .unwrap_or_else(|_| unreachable!("every task holding the recorder has ended"));
+        write_failed |= recorder.write_failed.load(Ordering::Relaxed);
+        superseded = recorder.ledger.superseded();
+        let own = Summary::new(&recorder.own, started.elapsed(), args.dry_run);
+        let dead_letters = recorder.into_dead_letters();
+        let dead_letter_path = dead_letters.path().to_path_buf();
+        match dead_letters.finish() {
+            Ok(n) => entries += n,
+            Err(e) => close_error = Some((dead_letter_path.clone(), e)),
+        }
+        if several {
+            lines.push(own.input_line(path, &dead_letter_path));
+        }
+        only_path = Some(dead_letter_path);
+    }
+    let summary = Summary::new(stats, started.elapsed(), args.dry_run);
+    for line in &lines {
+        crate::say!("{line}");
+    }
+    let shown_path = if several { None } else { only_path };
+    summary.print(shown_path.as_deref(), entries);
     if superseded > 0 {
         crate::say!(
             "warning: {superseded} rows were accepted after an earlier row of the same customer \
@@ -379,9 +591,10 @@ fn finish(
              row's values back over theirs (see \"The dead-letter workflow\" in the README)"
         );
     }
-    if let Err(e) = dead_letters {
+    if let Some((path, e)) = close_error {
         return Err(Failure::during_run(format!(
-            "closing the dead-letter file: {e}"
+            "closing the dead-letter file {}: {e}",
+            path.display()
         )));
     }
     if write_failed {

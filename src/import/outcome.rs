@@ -1,20 +1,28 @@
-//! Where each record's final outcome is recorded: the counters and the
-//! dead-letter file.
+//! Where each record's final outcome is recorded: the counters (of the run
+//! and of its input) and the input's dead-letter file.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::dead_letter::{DeadLetters, Entry};
 use crate::deliver::{Failure, Job, Outcomes};
 use crate::input::decode::RecordCodec;
 use crate::stats::Stats;
-use crate::supersede::Ledger;
+use crate::supersede::{position, Ledger};
 use crate::transform::Rejection;
 use tokio_util::sync::CancellationToken;
 
-/// Records outcomes for the reader (rejected rows) and for delivery.
+/// Records the outcomes of one input's rows, for the reader (rejected
+/// rows) and for delivery.
 pub struct Recorder {
+    /// The whole run's counters.
     pub stats: Arc<Stats>,
+    /// This input's counters (its `not_sent` stays 0: delivery counts
+    /// unsent jobs in the run's counters only; the input's own is what its
+    /// other counts leave of its rows read).
+    pub own: Stats,
+    /// The input's place among the inputs of the run.
+    index: usize,
     dead_letters: DeadLetters,
     /// Turns a record as parsed back into the input's bytes.
     codec: RecordCodec,
@@ -28,20 +36,36 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// The recorder of input number `index`; `ledger` is the run's.
     pub fn new(
         stats: Arc<Stats>,
+        index: usize,
         dead_letters: DeadLetters,
         codec: RecordCodec,
+        ledger: Arc<Ledger>,
         halt: CancellationToken,
     ) -> Self {
         Recorder {
             stats,
+            own: Stats::default(),
+            index,
             dead_letters,
             codec,
-            ledger: Arc::default(),
+            ledger,
             halt,
             write_failed: AtomicBool::new(false),
         }
+    }
+
+    /// Bumps the counter `which` of the run and of this input.
+    pub fn count(&self, which: fn(&Stats) -> &AtomicU64) {
+        Stats::bump(which(&self.stats));
+        Stats::bump(which(&self.own));
+    }
+
+    /// A row of this input was delivered (or, in a dry run, is valid).
+    pub fn note_delivered(&self, key: &str, line: u64) {
+        self.ledger.note_delivered(key, position(self.index, line));
     }
 
     /// A record refused before sending.
@@ -70,11 +94,11 @@ impl Recorder {
         let written = self.dead_letters.write(&entry);
         // Counted as dead-lettered only once it is in the file; a row the
         // file could not take was read and not sent.
-        let counter = match written {
-            Ok(()) => &self.stats.dead_lettered,
-            Err(_) => &self.stats.not_sent,
-        };
-        Stats::bump(counter);
+        match written {
+            Ok(()) => self.count(|stats| &stats.dead_lettered),
+            // `not_sent` of the run only: see `own`.
+            Err(_) => Stats::bump(&self.stats.not_sent),
+        }
         if let Err(error) = written {
             // Rows that cannot be kept must not be risked: stop the run.
             self.halt.cancel();
@@ -92,14 +116,33 @@ impl Recorder {
     }
 }
 
-impl Outcomes for Recorder {
-    fn delivered(&self, job: Job, _attempts: u32) {
-        Stats::bump(&self.stats.upserted);
-        self.ledger.note_delivered(&job.key, job.line);
+/// The recorders of every input of the run, one per input; delivery's
+/// outcomes go to the recorder of the job's input.
+pub struct Recorders(pub Vec<Arc<Recorder>>);
+
+impl Outcomes for Recorders {
+    fn delivered(&self, job: Job, attempts: u32) {
+        if let Some(recorder) = self.0.get(job.input) {
+            recorder.delivered(job, attempts);
+        }
     }
 
     fn failed(&self, job: Job, failure: Failure) {
-        self.ledger.note_undelivered(&job.key, job.line);
+        if let Some(recorder) = self.0.get(job.input) {
+            recorder.failed(job, failure);
+        }
+    }
+}
+
+impl Outcomes for Recorder {
+    fn delivered(&self, job: Job, _attempts: u32) {
+        self.count(|stats| &stats.upserted);
+        self.note_delivered(&job.key, job.line);
+    }
+
+    fn failed(&self, job: Job, failure: Failure) {
+        let at = position(self.index, job.line);
+        self.ledger.note_undelivered(&job.key, at);
         let entry = Entry {
             line: job.line,
             reason: &failure.reason,

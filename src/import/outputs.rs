@@ -4,46 +4,91 @@
 
 use std::path::{Path, PathBuf};
 
+use super::source::is_stdin;
 use crate::cli::ImportArgs;
 use crate::failure::Failure;
+use crate::input::compress::without_extension;
 
 /// The files a run writes.
 #[derive(Debug, Clone)]
 pub struct Outputs {
-    pub dead_letter: PathBuf,
+    /// One dead-letter file per input, in the order of the inputs.
+    pub dead_letters: Vec<PathBuf>,
     pub emit_requests: Option<PathBuf>,
 }
 
-/// Decides and checks the output paths of an import.
-pub fn plan(args: &ImportArgs) -> Result<Outputs, Failure> {
-    let dead_letter = match &args.dead_letter {
-        Some(path) => path.clone(),
-        None => default_dead_letter(&args.input, args.dry_run),
-    };
-    let mut taken = vec![
-        (args.input.as_path(), "the input"),
-        (args.mapping.as_path(), "the mapping"),
-    ];
-    refuse_taken(&dead_letter, "--dead-letter", &taken)?;
-    refuse_foreign(&dead_letter, "--dead-letter", DEAD_LETTER_MARK)?;
+/// Decides and checks the output paths of an import of `inputs`.
+pub fn plan(args: &ImportArgs, inputs: &[PathBuf]) -> Result<Outputs, Failure> {
+    let dead_letters = dead_letter_paths(args, inputs)?;
+    let mut taken: Vec<(&Path, &str)> = inputs
+        .iter()
+        .filter(|input| !is_stdin(input))
+        .map(|input| (input.as_path(), "an input"))
+        .collect();
+    taken.push((args.mapping.as_path(), "the mapping"));
+    for dead_letter in &dead_letters {
+        refuse_taken(dead_letter, "--dead-letter", &taken)?;
+        refuse_foreign(dead_letter, "--dead-letter", DEAD_LETTER_MARK)?;
+        taken.push((
+            dead_letter.as_path(),
+            "the dead-letter file of another input",
+        ));
+    }
     if let Some(emit) = &args.emit_requests {
-        taken.push((dead_letter.as_path(), "the dead-letter file"));
         refuse_taken(emit, "--emit-requests", &taken)?;
         refuse_foreign(emit, "--emit-requests", EMITTED_MARK)?;
     }
     Ok(Outputs {
-        dead_letter,
+        dead_letters,
         emit_requests: args.emit_requests.clone(),
     })
 }
 
-/// `<input stem>.dead-letter.ndjson` beside the input; a dry run's is
-/// `<input stem>.dry-run.dead-letter.ndjson`, so that checking a file never
-/// replaces the rows an earlier live run could not deliver.
-fn default_dead_letter(input: &Path, dry_run: bool) -> PathBuf {
-    let stem = input.file_stem().unwrap_or_default().to_string_lossy();
-    let run = if dry_run { ".dry-run" } else { "" };
-    input.with_file_name(format!("{stem}{run}.dead-letter.ndjson"))
+/// Each input's dead-letter file: `--dead-letter` for a single input;
+/// with several, `--dead-letter` must be a directory, which then receives
+/// each input's default name (a directory works for one input too).
+fn dead_letter_paths(args: &ImportArgs, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let named = |input: &PathBuf| default_dead_letter(input, args.dry_run);
+    match &args.dead_letter {
+        Some(dir) if dir.is_dir() => Ok(inputs
+            .iter()
+            .map(|input| dir.join(named(input).file_name().unwrap_or_default()))
+            .collect()),
+        Some(file) if inputs.len() == 1 => Ok(vec![file.clone()]),
+        Some(file) => Err(Failure::before_sending(format!(
+            "--dead-letter {} names one file, but there are {} inputs",
+            file.display(),
+            inputs.len()
+        ))
+        .with_hint("pass an existing directory: each input's dead letters go there by name")),
+        None => Ok(inputs.iter().map(named).collect()),
+    }
+}
+
+/// `<input stem>.dead-letter.ndjson` beside the input (under any `.gz` or
+/// `.zst`); `stdin.dead-letter.ndjson` in the current directory for `-`.
+/// A dry run's is `<stem>.dry-run.dead-letter.ndjson`, so that checking a
+/// file never replaces the rows an earlier live run could not deliver.
+pub fn default_dead_letter(input: &Path, dry_run: bool) -> PathBuf {
+    sibling(
+        input,
+        if dry_run {
+            "dry-run.dead-letter.ndjson"
+        } else {
+            "dead-letter.ndjson"
+        },
+    )
+}
+
+/// `<input stem>.<suffix>` beside the input, or in the current directory
+/// for standard input.
+pub fn sibling(input: &Path, suffix: &str) -> PathBuf {
+    if is_stdin(input) {
+        return PathBuf::from(format!("stdin.{suffix}"));
+    }
+    let plain = without_extension(input);
+    let stem = plain.file_stem().unwrap_or_default().to_string_lossy();
+    input.with_file_name(format!("{stem}.{suffix}"))
 }
 
 fn refuse_taken(path: &Path, flag: &str, taken: &[(&Path, &str)]) -> Result<(), Failure> {
@@ -98,7 +143,7 @@ fn starts_with(path: &Path, mark: &[u8]) -> bool {
 /// Whether two paths name one file: the same text, the same place once
 /// `.`, `..` and links are resolved (also for a file not yet created), or
 /// the same inode (hard links).
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
     if a == b {
         return true;
     }

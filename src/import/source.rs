@@ -8,12 +8,15 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::convert::{kind_of, parse_strict_json};
 use crate::dead_letter::Preamble;
 use crate::failure::Failure;
+use crate::input::compress::{without_extension, Compression, Counted};
 use crate::input::csv::{CsvReader, FieldProblem, Scratch};
 use crate::input::decode::{self, FieldText, RecordCodec};
 use crate::input::detect_format;
@@ -52,6 +55,9 @@ pub struct Input {
     pub preamble: Preamble,
     /// How this input's records map back to its bytes.
     pub codec: RecordCodec,
+    /// Compressed bytes read so far, when the input is compressed: what
+    /// progress is measured in, since the file's size is compressed too.
+    pub(super) compressed: Option<Arc<AtomicU64>>,
 }
 
 pub(super) enum Reader {
@@ -69,26 +75,103 @@ pub(super) enum Reader {
     Refeed(super::refeed::Refeed),
 }
 
-/// Opens `path` and binds `mapping` to it. Fails (exit 2) when the file as
-/// a whole cannot be read as declared or the mapping does not fit it.
-pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Input, Failure> {
-    let shown = path.display().to_string();
-    let file = File::open(path)
-        .map_err(|e| Failure::before_sending(format!("cannot open input {shown}: {e}")))?;
-    let mut file = BufReader::new(file);
+/// Opens `path` (`-`: standard input) and binds `mapping` to it; `format`
+/// (from the command line) wins over the mapping's and the extension.
+/// Fails (exit 2) when the input as a whole cannot be read as declared or
+/// the mapping does not fit it.
+pub fn open(
+    path: &Path,
+    mapping: &Mapping,
+    format: Option<Format>,
+    max_body_bytes: usize,
+) -> Result<Input, Failure> {
+    let stdin = is_stdin(path);
+    let shown = if stdin {
+        STDIN_SHOWN.to_string()
+    } else {
+        path.display().to_string()
+    };
+    let (mut file, compressed) = open_bytes(path, &shown)?;
     if let Some(preamble) = dead_letter_preamble(&mut file, &shown)? {
-        return super::refeed::open(Box::new(file), &preamble, mapping, max_body_bytes, &shown);
+        let mut input =
+            super::refeed::open(Box::new(file), &preamble, mapping, max_body_bytes, &shown)?;
+        input.compressed = compressed;
+        return Ok(input);
     }
-    let format = detect_format(mapping.source.format, path).ok_or_else(|| {
-        Failure::before_sending(format!("cannot tell the format of {shown}"))
-            .with_hint("set `format = \"csv\"` or `\"ndjson\"` under [source] in the mapping")
-    })?;
+    let format = format
+        .or(mapping.source.format)
+        .or_else(|| detect_format(None, path))
+        .ok_or_else(|| unknown_format(stdin, &shown))?;
     mapping.check_format(format).map_err(|errors| {
         Failure::before_sending(format!("the mapping does not fit {shown}:\n{errors}"))
     })?;
+    let mut input = open_records(file, path, &shown, mapping, format, max_body_bytes)?;
+    input.compressed = compressed;
+    Ok(input)
+}
+
+/// How standard input is named in messages and in the dead-letter preamble.
+pub const STDIN_SHOWN: &str = "<stdin>";
+
+/// Whether `path` means standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn unknown_format(stdin: bool, shown: &str) -> Failure {
+    if stdin {
+        Failure::before_sending("reading standard input (`-`) needs its format")
+            .with_hint("pass --format csv or --format ndjson, or set `format` under [source]")
+    } else {
+        Failure::before_sending(format!("cannot tell the format of {shown}")).with_hint(
+            "pass --format csv|ndjson, or set `format = \"csv\"` or `\"ndjson\"` under [source] \
+             in the mapping",
+        )
+    }
+}
+
+/// The input's bytes, decompressed when they are gzip or zstd, and the
+/// count of compressed bytes read (for progress) when they are.
+fn open_bytes(
+    path: &Path,
+    shown: &str,
+) -> Result<(BufReader<Source>, Option<Arc<AtomicU64>>), Failure> {
+    let raw: Source = if is_stdin(path) {
+        Box::new(io::stdin())
+    } else {
+        let file = File::open(path)
+            .map_err(|e| Failure::before_sending(format!("cannot open input {shown}: {e}")))?;
+        Box::new(file)
+    };
+    let count = Arc::new(AtomicU64::new(0));
+    let mut peek = BufReader::new(Counted::new(raw, count.clone()));
+    let head = peek
+        .fill_buf()
+        .map_err(|e| Failure::before_sending(format!("cannot read {shown}: {e}")))?;
+    match Compression::detect(head) {
+        None => {
+            let plain: Source = Box::new(peek);
+            Ok((BufReader::new(plain), None))
+        }
+        Some(kind) => {
+            let decoded = kind.decoder(peek, count.clone());
+            Ok((BufReader::new(decoded), Some(count)))
+        }
+    }
+}
+
+/// Opens the records of a CSV or NDJSON input.
+fn open_records(
+    file: BufReader<Source>,
+    path: &Path,
+    shown: &str,
+    mapping: &Mapping,
+    format: Format,
+    max_body_bytes: usize,
+) -> Result<Input, Failure> {
+    let shown = shown.to_string();
     let read_error = |e: io::Error| Failure::before_sending(format!("cannot read {shown}: {e}"));
     let opened = decode::open(file, mapping.source.encoding).map_err(read_error)?;
-    refuse_compressed(&opened.reader_head, &shown)?;
     let codec = opened.codec;
     let mut preamble = Preamble {
         input: shown.clone(),
@@ -104,6 +187,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
             let mut reader = CsvReader::new(opened.reader, delimiter);
             let strict = mapping.source.unmapped == crate::mapping::Unmapped::Include;
             let header = read_header(&mut reader, codec.text, strict, &shown)?;
+            refuse_other_delimiter(&header, delimiter, &shown)?;
             let builder = bind(mapping, &header.fields, max_body_bytes, &shown)?;
             preamble.format = "csv";
             preamble.delimiter = Some(delimiter as char);
@@ -118,6 +202,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
                 builder,
                 preamble,
                 codec,
+                compressed: None,
             })
         }
         Format::Ndjson => {
@@ -132,6 +217,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
                 builder,
                 preamble,
                 codec,
+                compressed: None,
             })
         }
     }
@@ -139,7 +225,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
 
 /// The mapping's delimiter; a `.tsv` file without one is tab-separated.
 fn delimiter_for(mapping: &Mapping, path: &Path) -> u8 {
-    let tsv = path
+    let tsv = without_extension(path)
         .extension()
         .is_some_and(|ext| ext.eq_ignore_ascii_case("tsv"));
     if tsv && mapping.locations.delimiter.is_none() {
@@ -149,25 +235,11 @@ fn delimiter_for(mapping: &Mapping, path: &Path) -> u8 {
     }
 }
 
-/// Refuses a compressed file with a clear word instead of a parse error.
-fn refuse_compressed(head: &[u8], shown: &str) -> Result<(), Failure> {
-    let kind = if head.starts_with(&[0x1F, 0x8B]) {
-        "gzip"
-    } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
-        "zstd"
-    } else {
-        return Ok(());
-    };
-    Err(
-        Failure::before_sending(format!("{shown} is {kind}-compressed")).with_hint(
-            "decompress it first; reading compressed files directly is not supported yet",
-        ),
-    )
-}
-
 pub(super) struct Header {
     pub(super) fields: Vec<String>,
     raw: String,
+    /// The line the header is on.
+    line: u64,
     /// Blank lines before the header line.
     blank_before: u64,
 }
@@ -252,6 +324,7 @@ pub(super) fn read_header<R: Read>(
     Ok(Header {
         fields,
         raw,
+        line: record.line,
         blank_before,
     })
 }
@@ -284,24 +357,74 @@ pub(super) fn bind(
     }
 }
 
+/// Stops before sending when the header came out as one single column that
+/// holds another common delimiter outside quotes: the file is almost
+/// surely separated by that one, and reading on would send every row as
+/// one long value (or reject them all).
+fn refuse_other_delimiter(header: &Header, declared: u8, shown: &str) -> Result<(), Failure> {
+    if header.fields.len() != 1 {
+        return Ok(());
+    }
+    let Some(found) = other_delimiter(&header.raw, declared) else {
+        return Ok(());
+    };
+    let (name, spelled) = delimiter_words(found);
+    let (declared_name, _) = delimiter_words(declared);
+    Err(Failure::before_sending(format!(
+        "{shown}:{}: the header is one single column when read with the delimiter \
+         {declared_name}, and it holds {name}: the file seems to use {name}",
+        header.line
+    ))
+    .with_hint(format!(
+        "set `delimiter = \"{spelled}\"` under [source] in the mapping"
+    )))
+}
+
+/// The first common delimiter other than `declared` found outside double
+/// quotes in the header line.
+fn other_delimiter(raw: &str, declared: u8) -> Option<u8> {
+    let mut quoted = false;
+    let mut seen = [false; 4];
+    const COMMON: [u8; 4] = [b',', b';', b'\t', b'|'];
+    for byte in raw.bytes() {
+        if byte == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(i) = COMMON.iter().position(|&d| d == byte && d != declared) {
+                seen[i] = true;
+            }
+        }
+    }
+    COMMON
+        .into_iter()
+        .zip(seen)
+        .find(|&(_, s)| s)
+        .map(|(d, _)| d)
+}
+
+/// How a delimiter is named in a message, and spelled in TOML.
+fn delimiter_words(delimiter: u8) -> (String, String) {
+    match delimiter {
+        b'\t' => ("a tab".to_string(), "\\t".to_string()),
+        other => (format!("`{}`", other as char), (other as char).to_string()),
+    }
+}
+
 fn delimiter_hint(header: &[String], declared: u8) -> Option<String> {
     let [only] = header else { return None };
-    let found = [b',', b';', b'\t', b'|']
-        .into_iter()
-        .find(|&d| d != declared && only.as_bytes().contains(&d))?;
-    let shown = if found == b'\t' {
-        "\\t".to_string()
-    } else {
-        (found as char).to_string()
-    };
+    let found = other_delimiter(only, declared)?;
+    let (_, spelled) = delimiter_words(found);
     Some(format!(
-        "the header is one single column containing `{shown}`: set `delimiter = \"{shown}\"` \
+        "the header is one single column containing `{spelled}`: set `delimiter = \"{spelled}\"` \
          under [source] in the mapping"
     ))
 }
 
 /// The preamble when the file is a dead-letter file of an earlier run.
-fn dead_letter_preamble(file: &mut BufReader<File>, shown: &str) -> Result<Option<Value>, Failure> {
+fn dead_letter_preamble(
+    file: &mut BufReader<Source>,
+    shown: &str,
+) -> Result<Option<Value>, Failure> {
     let head = file
         .fill_buf()
         .map_err(|e| Failure::before_sending(format!("cannot read {shown}: {e}")))?;
@@ -318,9 +441,10 @@ fn dead_letter_preamble(file: &mut BufReader<File>, shown: &str) -> Result<Optio
 }
 
 impl Input {
-    /// Notes the customers of rows refused before sending in `ledger`.
-    pub fn set_ledger(&mut self, ledger: std::sync::Arc<crate::supersede::Ledger>) {
-        self.builder.set_ledger(ledger);
+    /// Notes the customers of rows refused before sending in `ledger`, as
+    /// rows of the run's input number `index`.
+    pub fn set_ledger(&mut self, ledger: Arc<crate::supersede::Ledger>, index: usize) {
+        self.builder.set_ledger(ledger, index);
     }
 
     /// Warnings about the mapping that only the whole input can show.
@@ -329,12 +453,19 @@ impl Input {
     }
 
     /// Reads every record, handing each outcome to `visit`, until the input
-    /// ends or `visit` breaks. `progress` receives the bytes consumed.
+    /// ends or `visit` breaks. `progress` receives the bytes consumed (of
+    /// the compressed file, when it is compressed).
     pub fn read_all(
         &mut self,
         visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
         progress: &mut dyn FnMut(u64),
     ) -> io::Result<()> {
+        let compressed = self.compressed.clone();
+        let mut measured = |bytes: u64| match &compressed {
+            Some(count) => progress(count.load(Ordering::Relaxed)),
+            None => progress(bytes),
+        };
+        let progress: &mut dyn FnMut(u64) = &mut measured;
         let builder = &mut self.builder;
         match &mut self.reader {
             Reader::Csv {
