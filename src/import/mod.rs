@@ -339,11 +339,13 @@ fn pipeline(
         });
         reader
             .join()
-            .unwrap_or_else(|_| Err("the reader thread panicked".to_string()))
+            .unwrap_or_else(|_| Err(ReadFailure::Output("the reader thread panicked".into())))
     });
-    if read_result.is_err() {
-        // The reader failed (an unreadable input, an unwritable output):
-        // what is still queued must not be sent as if all were well.
+    if let Err(ReadFailure::Output(_)) = read_result {
+        // An output could not be written: what is still queued must not
+        // be sent as if all were well. (An input that ends in an error,
+        // such as a cut gzip file, leaves whole rows before it: those
+        // are delivered, then the run fails.)
         cancel.cancel();
     }
     let delivered = match delivery {
@@ -351,7 +353,9 @@ fn pipeline(
         None => Ok(()),
     };
     runtime.shutdown_timeout(Duration::from_secs(1));
-    read_result.map_err(Failure::during_run)?;
+    read_result.map_err(|failure| match failure {
+        ReadFailure::Input(message) | ReadFailure::Output(message) => Failure::during_run(message),
+    })?;
     if interrupted.load(Ordering::Relaxed) {
         return Ok(Ended::Stopped(Stop::Interrupted));
     }
@@ -402,6 +406,14 @@ async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>, 
     std::process::exit(i32::from(code::INTERRUPTED));
 }
 
+/// Why the reader stopped early.
+enum ReadFailure {
+    /// An input could not be read on (opened again, decompressed, read).
+    Input(String),
+    /// An output could not be written, or the reader failed.
+    Output(String),
+}
+
 /// The reader thread's side of the run.
 struct Reading<'a> {
     tx: mpsc::Sender<Job>,
@@ -417,7 +429,7 @@ impl Reading<'_> {
         pending: &mut [Pending],
         opener: &Opener<'_>,
         stats: &Stats,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReadFailure> {
         let mut done_bytes = 0;
         let mut result = Ok(());
         for (index, p) in pending.iter_mut().enumerate() {
@@ -426,7 +438,7 @@ impl Reading<'_> {
                 None => match opener.open(&p.path) {
                     Ok(input) => input,
                     Err(failure) => {
-                        result = Err(failure.message);
+                        result = Err(ReadFailure::Input(failure.message));
                         break;
                     }
                 },
@@ -444,7 +456,7 @@ impl Reading<'_> {
             done_bytes += std::fs::metadata(&p.path).map_or(0, |m| m.len());
             stats.bytes_read.store(done_bytes, Ordering::Relaxed);
         }
-        let flushed = self.flush_emit();
+        let flushed = self.flush_emit().map_err(ReadFailure::Output);
         result.and(flushed)
     }
 
@@ -471,7 +483,7 @@ impl Reading<'_> {
         recorder: &Recorder,
         index: usize,
         done_bytes: u64,
-    ) -> Result<(), String> {
+    ) -> Result<(), ReadFailure> {
         let stats = &recorder.stats;
         let mut emit_error = None;
         let (tx, emit, dry_run) = (&self.tx, &mut self.emit, self.dry_run);
@@ -537,9 +549,9 @@ impl Reading<'_> {
         };
         let read = input
             .read_all(&mut visit, &mut progress)
-            .map_err(|e| format!("reading {}: {e}", input.preamble.input));
+            .map_err(|e| ReadFailure::Input(format!("reading {}: {e}", input.preamble.input)));
         if let Some(e) = emit_error {
-            return Err(format!("writing --emit-requests: {e}"));
+            return Err(ReadFailure::Output(format!("writing --emit-requests: {e}")));
         }
         read
     }
