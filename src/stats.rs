@@ -29,6 +29,10 @@ pub struct Stats {
     pub skipped_blank: AtomicU64,
     /// Records read but never sent because the run stopped early.
     pub not_sent: AtomicU64,
+    /// Records sent without some property (`on_error = "drop_property"`).
+    pub rows_with_dropped: AtomicU64,
+    /// Properties left out of those records.
+    pub properties_dropped: AtomicU64,
     /// Input bytes consumed, for the progress estimate.
     pub bytes_read: AtomicU64,
     pub retries_throttled: AtomicU64,

@@ -14,6 +14,9 @@ pub struct Summary {
     pub dead_lettered: u64,
     pub skipped_blank: u64,
     pub not_sent: u64,
+    /// Rows sent without some property, and the properties left out.
+    pub rows_with_dropped: u64,
+    pub properties_dropped: u64,
     pub retries: u64,
     pub elapsed: Duration,
     pub dry_run: bool,
@@ -27,6 +30,8 @@ impl Summary {
             dead_lettered: Stats::get(&stats.dead_lettered),
             skipped_blank: Stats::get(&stats.skipped_blank),
             not_sent: Stats::get(&stats.not_sent),
+            rows_with_dropped: Stats::get(&stats.rows_with_dropped),
+            properties_dropped: Stats::get(&stats.properties_dropped),
             retries: stats.retries(),
             elapsed,
             dry_run,
@@ -90,6 +95,13 @@ impl Summary {
         if self.not_sent > 0 {
             crate::say!("not sent        {:>10}", self.not_sent);
         }
+        if self.rows_with_dropped > 0 {
+            crate::say!(
+                "sent with drops {:>10}  ({} properties dropped; see the warnings file)",
+                self.rows_with_dropped,
+                self.properties_dropped
+            );
+        }
         crate::say!("retries         {:>10}", self.retries);
         crate::say!(
             "elapsed         {:>9.2}s  ({:.0} rows/s)",
@@ -114,6 +126,8 @@ mod tests {
             dead_lettered: 2,
             skipped_blank: 1,
             not_sent: 1,
+            rows_with_dropped: 0,
+            properties_dropped: 0,
             retries: 0,
             elapsed: Duration::from_secs(2),
             dry_run: false,

@@ -10,6 +10,7 @@ mod outcome;
 mod outputs;
 mod refeed;
 mod source;
+mod warnings;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -28,7 +29,7 @@ use crate::dead_letter::{DeadLetters, Preamble};
 use crate::deliver::{self, Job, Settings, Stop};
 use crate::failure::{code, Failure};
 use crate::input::decode::RecordCodec;
-use crate::mapping::{Format, Mapping};
+use crate::mapping::{Format, Mapping, OnError};
 use crate::progress::Progress;
 use crate::secret::ApiKey;
 use crate::stats::Stats;
@@ -36,6 +37,7 @@ use crate::summary::Summary;
 use crate::supersede::Ledger;
 use outcome::{Recorder, Recorders};
 use source::Item;
+use warnings::Warnings;
 
 /// Runs an import of every input; returns the exit code, or the failure
 /// that ended it.
@@ -50,7 +52,11 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         Some(settings(args)?)
     };
     let paths = inputs::expand(&args.inputs)?;
-    let outputs = outputs::plan(args, &paths)?;
+    let drops = mapping
+        .properties
+        .iter()
+        .any(|property| property.on_error == OnError::DropProperty);
+    let outputs = outputs::plan(args, &paths, drops)?;
     let opener = Opener {
         mapping: &mapping,
         format: args.format.map(Format::from),
@@ -61,7 +67,8 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     let stats = Arc::new(Stats::default());
     // Fired by a signal, or by an output that can no longer be written.
     let cancel = CancellationToken::new();
-    let mut pending = start_inputs(checked, &outputs.dead_letters, &stats, &cancel)?;
+    let warnings = drops.then_some(outputs.warnings.as_slice());
+    let mut pending = start_inputs(checked, &outputs.dead_letters, warnings, &stats, &cancel)?;
     let recorders: Vec<Arc<Recorder>> = pending.iter().map(|p| p.recorder.clone()).collect();
     let total_bytes = total_bytes(&paths);
     let progress = Progress::start(
@@ -76,8 +83,10 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     for warning in pending.iter().flat_map(|p| &p.warnings) {
         crate::say!("warning: {warning}; check the path in the mapping");
     }
-    drop(pending);
-    finish(outcome, recorders, &stats, started, args, &paths)
+    let dropped: Vec<Option<Warnings>> = pending.into_iter().map(|p| p.dropped).collect();
+    let dropped = finish_warnings(dropped);
+    let ended = finish(outcome, recorders, &stats, started, args, &paths);
+    dropped.and(ended)
 }
 
 /// Opens inputs: the same mapping and options for every one.
@@ -131,6 +140,8 @@ struct Pending {
     recorder: Arc<Recorder>,
     /// What reading it showed about the mapping.
     warnings: Vec<String>,
+    /// Its warnings file, when the mapping lets properties be dropped.
+    dropped: Option<Warnings>,
 }
 
 /// Creates each input's dead-letter file and recorder. A known shortcoming:
@@ -140,6 +151,7 @@ struct Pending {
 fn start_inputs(
     checked: Vec<Checked>,
     dead_letter_paths: &[PathBuf],
+    warning_paths: Option<&[PathBuf]>,
     stats: &Arc<Stats>,
     cancel: &CancellationToken,
 ) -> Result<Vec<Pending>, Failure> {
@@ -157,6 +169,19 @@ fn start_inputs(
                 )));
             }
         };
+        let dropped = match warning_paths.and_then(|paths| paths.get(index)) {
+            None => None,
+            Some(path) => match Warnings::create(path) {
+                Ok(file) => Some(file),
+                Err(e) => {
+                    drop_pending(pending);
+                    return Err(Failure::before_sending(format!(
+                        "cannot create the warnings file {}: {e}",
+                        path.display()
+                    )));
+                }
+            },
+        };
         let recorder = Recorder::new(
             stats.clone(),
             index,
@@ -170,6 +195,7 @@ fn start_inputs(
             input: checked.input,
             recorder: Arc::new(recorder),
             warnings: Vec::new(),
+            dropped,
         });
     }
     Ok(pending)
@@ -182,7 +208,30 @@ fn drop_pending(pending: Vec<Pending>) {
         if let Ok(recorder) = Arc::try_unwrap(p.recorder) {
             let _ = recorder.into_dead_letters().finish();
         }
+        if let Some(file) = p.dropped {
+            let _ = file.finish();
+        }
     }
+}
+
+/// Closes the warnings files (removing empty ones) and says where the
+/// others are.
+fn finish_warnings(files: Vec<Option<Warnings>>) -> Result<(), Failure> {
+    let mut failed = Ok(());
+    for file in files.into_iter().flatten() {
+        let path = file.path().to_path_buf();
+        match file.finish() {
+            Ok(0) => {}
+            Ok(n) => crate::say!("{n} dropped properties are listed in {}", path.display()),
+            Err(e) => {
+                failed = Err(Failure::during_run(format!(
+                    "closing the warnings file {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+    failed
 }
 
 /// The bytes of all inputs, for the progress estimate; unknown when one is
@@ -444,7 +493,13 @@ impl Reading<'_> {
                 },
             };
             input.set_ledger(p.recorder.ledger.clone(), index);
-            let read = self.one(&mut input, &p.recorder, index, done_bytes);
+            let read = self.one(
+                &mut input,
+                &p.recorder,
+                p.dropped.as_mut(),
+                index,
+                done_bytes,
+            );
             p.warnings = input.warnings();
             if let Err(e) = read {
                 result = Err(e);
@@ -481,11 +536,13 @@ impl Reading<'_> {
         &mut self,
         input: &mut source::Input,
         recorder: &Recorder,
+        mut dropped_file: Option<&mut Warnings>,
         index: usize,
         done_bytes: u64,
     ) -> Result<(), ReadFailure> {
         let stats = &recorder.stats;
         let mut emit_error = None;
+        let mut warnings_error = None;
         let (tx, emit, dry_run) = (&self.tx, &mut self.emit, self.dry_run);
         let interrupted = self.interrupted;
         let mut visit = |item: Item<'_>| {
@@ -506,9 +563,22 @@ impl Reading<'_> {
                     line,
                     key,
                     body,
+                    dropped,
                     raw,
                     source_line,
                 } => {
+                    if let (false, Some(file)) = (dropped.is_empty(), dropped_file.as_mut()) {
+                        if let Err(e) = file.write(line, source_line, dropped) {
+                            // The row would be sent with no word of what it lacks.
+                            warnings_error = Some(e);
+                            Stats::bump(&stats.not_sent);
+                            return ControlFlow::Break(());
+                        }
+                        recorder.count(|stats| &stats.rows_with_dropped);
+                        for _ in dropped {
+                            recorder.count(|stats| &stats.properties_dropped);
+                        }
+                    }
                     if let Some(writer) = emit.as_mut() {
                         if let Err(e) = writer
                             .write_all(body)
@@ -552,6 +622,11 @@ impl Reading<'_> {
             .map_err(|e| ReadFailure::Input(format!("reading {}: {e}", input.preamble.input)));
         if let Some(e) = emit_error {
             return Err(ReadFailure::Output(format!("writing --emit-requests: {e}")));
+        }
+        if let Some(e) = warnings_error {
+            return Err(ReadFailure::Output(format!(
+                "writing the warnings file: {e}"
+            )));
         }
         read
     }

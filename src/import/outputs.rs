@@ -14,12 +14,25 @@ use crate::input::compress::without_extension;
 pub struct Outputs {
     /// One dead-letter file per input, in the order of the inputs.
     pub dead_letters: Vec<PathBuf>,
+    /// One warnings file per input, beside its dead-letter file; written
+    /// only when the mapping lets a property be dropped.
+    pub warnings: Vec<PathBuf>,
     pub emit_requests: Option<PathBuf>,
 }
 
 /// Decides and checks the output paths of an import of `inputs`.
-pub fn plan(args: &ImportArgs, inputs: &[PathBuf]) -> Result<Outputs, Failure> {
+/// `warnings`: whether the warnings files will be written.
+pub fn plan(args: &ImportArgs, inputs: &[PathBuf], warnings: bool) -> Result<Outputs, Failure> {
     let dead_letters = dead_letter_paths(args, inputs)?;
+    let run = if args.dry_run { "dry-run." } else { "" };
+    let warning_paths: Vec<PathBuf> = inputs
+        .iter()
+        .zip(&dead_letters)
+        .map(|(input, dead_letter)| {
+            let named = sibling(input, &format!("{run}warnings.ndjson"));
+            dead_letter.with_file_name(named.file_name().unwrap_or_default())
+        })
+        .collect();
     let mut taken: Vec<(&Path, &str)> = inputs
         .iter()
         .filter(|input| !is_stdin(input))
@@ -34,12 +47,18 @@ pub fn plan(args: &ImportArgs, inputs: &[PathBuf]) -> Result<Outputs, Failure> {
             "the dead-letter file of another input",
         ));
     }
+    for path in warning_paths.iter().filter(|_| warnings) {
+        refuse_taken(path, "the warnings file", &taken)?;
+        refuse_foreign(path, "the warnings file", super::warnings::MARK)?;
+        taken.push((path.as_path(), "the warnings file of another input"));
+    }
     if let Some(emit) = &args.emit_requests {
         refuse_taken(emit, "--emit-requests", &taken)?;
         refuse_foreign(emit, "--emit-requests", EMITTED_MARK)?;
     }
     Ok(Outputs {
         dead_letters,
+        warnings: warning_paths,
         emit_requests: args.emit_requests.clone(),
     })
 }

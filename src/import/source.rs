@@ -22,7 +22,7 @@ use crate::input::decode::{self, FieldText, RecordCodec};
 use crate::input::detect_format;
 use crate::input::ndjson::NdjsonReader;
 use crate::mapping::{Format, Mapping};
-use crate::transform::{BodyBuilder, RejectKind, Rejection};
+use crate::transform::{BodyBuilder, Built, Dropped, RejectKind, Rejection};
 
 pub(super) type Source = Box<dyn Read + Send>;
 
@@ -35,6 +35,8 @@ pub enum Item<'a> {
         line: u64,
         key: &'a str,
         body: &'a [u8],
+        /// Properties left out (`on_error = "drop_property"`).
+        dropped: &'a [Dropped],
         raw: &'a [u8],
         /// The line in the original input, when re-importing dead letters.
         source_line: Option<u64>,
@@ -528,7 +530,7 @@ pub(super) fn csv_item<'b>(
     text: FieldText,
     scratch: &mut Scratch,
     builder: &'b mut BodyBuilder,
-) -> Result<(&'b str, &'b [u8]), Rejection> {
+) -> Result<Built<'b>, Rejection> {
     if record.unterminated_quote {
         let reason = format!(
             "unterminated quoted field: the quote opened in the record starting on line {} is \
@@ -543,8 +545,7 @@ pub(super) fn csv_item<'b>(
     let fields = record.fields(text, scratch).map_err(|(column, problem)| {
         field_rejection(builder.column_name(column), column, problem, text)
     })?;
-    let built = builder.csv(&fields)?;
-    Ok((built.key, built.body))
+    builder.csv(&fields)
 }
 
 fn field_rejection(
@@ -608,13 +609,14 @@ pub(super) fn item<'a>(
     line: u64,
     raw: &'a [u8],
     source_line: Option<u64>,
-    built: Result<(&'a str, &'a [u8]), Rejection>,
+    built: Result<Built<'a>, Rejection>,
 ) -> Item<'a> {
     match built {
-        Ok((key, body)) => Item::Built {
+        Ok(built) => Item::Built {
             line,
-            key,
-            body,
+            key: built.key,
+            body: built.body,
+            dropped: built.dropped,
             raw,
             source_line,
         },
@@ -631,7 +633,7 @@ fn json_record<'b>(
     raw: &[u8],
     text: FieldText,
     builder: &'b mut BodyBuilder,
-) -> Result<(&'b str, &'b [u8]), Rejection> {
+) -> Result<Built<'b>, Rejection> {
     let structure = |reason: String| Rejection {
         kind: RejectKind::Structure,
         reason,
@@ -660,6 +662,5 @@ fn json_record<'b>(
             kind_of(&value)
         )));
     };
-    let built = builder.json(object)?;
-    Ok((built.key, built.body))
+    builder.json(object)
 }
