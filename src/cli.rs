@@ -83,6 +83,14 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE|DIR", help_heading = "Output")]
     pub dead_letter: Option<PathBuf>,
 
+    /// ndjson: one JSON entry per rejected row, after a preamble. csv (CSV
+    /// inputs only): the input's header and rejected rows as read, in its
+    /// delimiter and encoding, plus _line and _reason columns; the same
+    /// command imports it again [default name: INPUT's with .dead-letter.csv].
+    #[arg(long, value_enum, default_value_t = DeadLetterFormat::Ndjson, value_name = "FORMAT",
+          help_heading = "Output")]
+    pub dead_letter_format: DeadLetterFormat,
+
     /// Progress display: a bar on a terminal, periodic lines otherwise.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]
     pub progress: ProgressMode,
@@ -169,6 +177,13 @@ impl From<InputFormat> for crate::mapping::Format {
             InputFormat::Ndjson => crate::mapping::Format::Ndjson,
         }
     }
+}
+
+/// The formats `--dead-letter-format` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeadLetterFormat {
+    Ndjson,
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -72,6 +72,7 @@ fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportA
         format: None,
         emit_requests: None,
         dead_letter: Some(dead_letter),
+        dead_letter_format: crate::cli::DeadLetterFormat::Ndjson,
         progress: ProgressMode::Auto,
         api_url: base_url.to_string(),
         api_key: Some(DEMO_KEY.to_string()),

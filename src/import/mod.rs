@@ -23,9 +23,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::ImportArgs;
+use crate::cli::{DeadLetterFormat, ImportArgs};
 use crate::convert::server_trim;
 use crate::dead_letter::{DeadLetters, Preamble};
+use crate::dead_letter_csv::CsvLayout;
 use crate::deliver::{self, Job, Settings, Stop};
 use crate::failure::{code, Failure};
 use crate::input::decode::RecordCodec;
@@ -63,12 +64,20 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         max_body_bytes: args.max_body_bytes,
     };
     let checked = check_inputs(&paths, &opener)?;
+    if args.dead_letter_format == DeadLetterFormat::Csv {
+        refuse_csv_dead_letters(&checked)?;
+    }
     let emit = open_emit(outputs.emit_requests.as_deref())?;
     let stats = Arc::new(Stats::default());
     // Fired by a signal, or by an output that can no longer be written.
     let cancel = CancellationToken::new();
     let warnings = drops.then_some(outputs.warnings.as_slice());
-    let mut pending = start_inputs(checked, &outputs.dead_letters, warnings, &stats, &cancel)?;
+    let files = OutputFiles {
+        dead_letters: &outputs.dead_letters,
+        dead_letter_format: args.dead_letter_format,
+        warnings,
+    };
+    let mut pending = start_inputs(checked, &files, &stats, &cancel)?;
     let recorders: Vec<Arc<Recorder>> = pending.iter().map(|p| p.recorder.clone()).collect();
     let total_bytes = total_bytes(&paths);
     let progress = Progress::start(
@@ -133,6 +142,45 @@ fn check_inputs(paths: &[PathBuf], opener: &Opener<'_>) -> Result<Vec<Checked>, 
     Ok(checked)
 }
 
+/// `--dead-letter-format csv` writes CSV records: refused for an input
+/// whose records are NDJSON (they have no header or columns to keep).
+fn refuse_csv_dead_letters(checked: &[Checked]) -> Result<(), Failure> {
+    match checked.iter().find(|c| c.preamble.format != "csv") {
+        Some(ndjson) => Err(Failure::before_sending(format!(
+            "--dead-letter-format csv needs CSV input, and {} holds NDJSON records",
+            ndjson.preamble.input
+        ))
+        .with_hint("leave out --dead-letter-format (NDJSON dead letters keep any record)")),
+        None => Ok(()),
+    }
+}
+
+/// The files each input's outcomes go to.
+struct OutputFiles<'a> {
+    dead_letters: &'a [PathBuf],
+    dead_letter_format: DeadLetterFormat,
+    /// When the mapping can drop properties.
+    warnings: Option<&'a [PathBuf]>,
+}
+
+/// Creates an input's dead-letter file in the format asked for.
+fn create_dead_letters(
+    path: &Path,
+    checked: &Checked,
+    format: DeadLetterFormat,
+) -> std::io::Result<DeadLetters> {
+    let preamble = &checked.preamble;
+    match (format, preamble.delimiter, &preamble.header) {
+        (DeadLetterFormat::Csv, Some(delimiter), Some(header)) => {
+            // The delimiter came from one byte of the mapping or file name.
+            let delimiter = u8::try_from(delimiter).unwrap_or(b',');
+            let layout = CsvLayout::new(checked.codec, delimiter);
+            DeadLetters::create_csv(path, layout, header)
+        }
+        _ => DeadLetters::create(path, preamble),
+    }
+}
+
 /// An input of the run with its recorder, waiting for its turn.
 struct Pending {
     path: PathBuf,
@@ -150,15 +198,14 @@ struct Pending {
 /// inputs than the open-file limit allows (often 1024) fails here.
 fn start_inputs(
     checked: Vec<Checked>,
-    dead_letter_paths: &[PathBuf],
-    warning_paths: Option<&[PathBuf]>,
+    files: &OutputFiles<'_>,
     stats: &Arc<Stats>,
     cancel: &CancellationToken,
 ) -> Result<Vec<Pending>, Failure> {
     let ledger = Arc::new(Ledger::default());
     let mut pending: Vec<Pending> = Vec::with_capacity(checked.len());
-    for (index, (checked, path)) in checked.into_iter().zip(dead_letter_paths).enumerate() {
-        let dead_letters = match DeadLetters::create(path, &checked.preamble) {
+    for (index, (checked, path)) in checked.into_iter().zip(files.dead_letters).enumerate() {
+        let dead_letters = match create_dead_letters(path, &checked, files.dead_letter_format) {
             Ok(dead_letters) => dead_letters,
             Err(e) => {
                 // Leave no empty dead-letter file of the inputs before.
@@ -169,7 +216,7 @@ fn start_inputs(
                 )));
             }
         };
-        let dropped = match warning_paths.and_then(|paths| paths.get(index)) {
+        let dropped = match files.warnings.and_then(|paths| paths.get(index)) {
             None => None,
             Some(path) => match Warnings::create(path) {
                 Ok(file) => Some(file),

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::source::is_stdin;
-use crate::cli::ImportArgs;
+use crate::cli::{DeadLetterFormat, ImportArgs};
 use crate::failure::Failure;
 use crate::input::compress::without_extension;
 
@@ -39,9 +39,13 @@ pub fn plan(args: &ImportArgs, inputs: &[PathBuf], warnings: bool) -> Result<Out
         .map(|input| (input.as_path(), "an input"))
         .collect();
     taken.push((args.mapping.as_path(), "the mapping"));
+    let is_ours: fn(&Path) -> bool = match args.dead_letter_format {
+        DeadLetterFormat::Ndjson => |path| starts_with(path, DEAD_LETTER_MARK),
+        DeadLetterFormat::Csv => is_csv_dead_letter,
+    };
     for dead_letter in &dead_letters {
         refuse_taken(dead_letter, "--dead-letter", &taken)?;
-        refuse_foreign(dead_letter, "--dead-letter", DEAD_LETTER_MARK)?;
+        refuse_unless(dead_letter, "--dead-letter", is_ours)?;
         taken.push((
             dead_letter.as_path(),
             "the dead-letter file of another input",
@@ -67,7 +71,8 @@ pub fn plan(args: &ImportArgs, inputs: &[PathBuf], warnings: bool) -> Result<Out
 /// with several, `--dead-letter` must be a directory, which then receives
 /// each input's default name (a directory works for one input too).
 fn dead_letter_paths(args: &ImportArgs, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
-    let named = |input: &PathBuf| default_dead_letter(input, args.dry_run);
+    let format = args.dead_letter_format;
+    let named = |input: &PathBuf| default_dead_letter(input, args.dry_run, format);
     match &args.dead_letter {
         Some(dir) if dir.is_dir() => Ok(inputs
             .iter()
@@ -84,19 +89,18 @@ fn dead_letter_paths(args: &ImportArgs, inputs: &[PathBuf]) -> Result<Vec<PathBu
     }
 }
 
-/// `<input stem>.dead-letter.ndjson` beside the input (under any `.gz` or
-/// `.zst`); `stdin.dead-letter.ndjson` in the current directory for `-`.
-/// A dry run's is `<stem>.dry-run.dead-letter.ndjson`, so that checking a
-/// file never replaces the rows an earlier live run could not deliver.
-pub fn default_dead_letter(input: &Path, dry_run: bool) -> PathBuf {
-    sibling(
-        input,
-        if dry_run {
-            "dry-run.dead-letter.ndjson"
-        } else {
-            "dead-letter.ndjson"
-        },
-    )
+/// `<input stem>.dead-letter.ndjson` (or `.csv`) beside the input (under
+/// any `.gz` or `.zst`); `stdin.dead-letter.ndjson` in the current
+/// directory for `-`. A dry run's is `<stem>.dry-run.dead-letter.ndjson`,
+/// so that checking a file never replaces the rows an earlier live run
+/// could not deliver.
+pub fn default_dead_letter(input: &Path, dry_run: bool, format: DeadLetterFormat) -> PathBuf {
+    let run = if dry_run { "dry-run." } else { "" };
+    let extension = match format {
+        DeadLetterFormat::Ndjson => "ndjson",
+        DeadLetterFormat::Csv => "csv",
+    };
+    sibling(input, &format!("{run}dead-letter.{extension}"))
 }
 
 /// `<input stem>.<suffix>` beside the input, or in the current directory
@@ -131,6 +135,12 @@ const EMITTED_MARK: &[u8] = b"{\"primary_key\"";
 /// start with `mark` (so this tool did not write it): overwriting it would
 /// destroy someone's data.
 fn refuse_foreign(path: &Path, flag: &str, mark: &[u8]) -> Result<(), Failure> {
+    refuse_unless(path, flag, |path| starts_with(path, mark))
+}
+
+/// Refuses a link, and an existing non-empty regular file that `is_ours`
+/// does not recognise.
+fn refuse_unless(path: &Path, flag: &str, is_ours: impl Fn(&Path) -> bool) -> Result<(), Failure> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
@@ -146,10 +156,33 @@ fn refuse_foreign(path: &Path, flag: &str, mark: &[u8]) -> Result<(), Failure> {
     if meta.file_type().is_symlink() {
         return refuse("is a symbolic link");
     }
-    if meta.is_file() && meta.len() > 0 && !starts_with(path, mark) {
+    if meta.is_file() && meta.len() > 0 && !is_ours(path) {
         return refuse("exists and was not written by laudspeaker-import");
     }
     Ok(())
+}
+
+/// Whether the file's first line (in UTF-8, or UTF-16 by its mark) ends
+/// with the two names a CSV dead-letter file adds to the header.
+fn is_csv_dead_letter(path: &Path) -> bool {
+    use crate::dead_letter_csv::{LINE_COLUMN, REASON_COLUMN};
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read =
+        std::fs::File::open(path).and_then(|file| file.take(64 * 1024).read_to_end(&mut head));
+    if read.is_err() {
+        return false;
+    }
+    let encoding = encoding_rs::Encoding::for_bom(&head).map_or(encoding_rs::UTF_8, |(e, _)| e);
+    let (text, _) = encoding.decode_with_bom_removal(&head);
+    let first = text.lines().next().unwrap_or_default();
+    let Some(rest) = first.trim_end_matches('\r').strip_suffix(REASON_COLUMN) else {
+        return false;
+    };
+    // One delimiter between the two names.
+    let mut before = rest.chars();
+    before.next_back();
+    before.as_str().ends_with(LINE_COLUMN)
 }
 
 fn starts_with(path: &Path, mark: &[u8]) -> bool {

@@ -15,9 +15,10 @@ use serde_json::Value;
 
 use crate::convert::{kind_of, parse_strict_json};
 use crate::dead_letter::Preamble;
+use crate::dead_letter_csv::{added_columns_start, LINE_COLUMN, REASON_COLUMN};
 use crate::failure::Failure;
 use crate::input::compress::{without_extension, Compression, Counted};
-use crate::input::csv::{CsvReader, FieldProblem, Scratch};
+use crate::input::csv::{CsvReader, CsvRecord, FieldProblem, Scratch};
 use crate::input::decode::{self, FieldText, RecordCodec};
 use crate::input::detect_format;
 use crate::input::ndjson::NdjsonReader;
@@ -68,6 +69,9 @@ pub(super) enum Reader {
         text: FieldText,
         /// Blank lines before the header, reported with the records.
         leading_blank: u64,
+        /// Set (to the delimiter) when the file is a CSV dead-letter file:
+        /// each record's last two columns are `_line` and `_reason`.
+        dead_letters: Option<u8>,
     },
     Ndjson {
         reader: NdjsonReader<Source>,
@@ -190,14 +194,20 @@ fn open_records(
             let strict = mapping.source.unmapped == crate::mapping::Unmapped::Include;
             let header = read_header(&mut reader, codec.text, strict, &shown)?;
             refuse_other_delimiter(&header, delimiter, &shown)?;
-            let builder = bind(mapping, &header.fields, max_body_bytes, &shown)?;
+            let added = added_columns(&header, delimiter);
+            let fields = &header.fields[..header.fields.len() - usize::from(added.is_some()) * 2];
+            let builder = bind(mapping, fields, max_body_bytes, &shown)?;
             preamble.format = "csv";
             preamble.delimiter = Some(delimiter as char);
-            preamble.header = Some(header.raw);
+            preamble.header = Some(match added {
+                Some(end) => header.raw[..end].to_string(),
+                None => header.raw,
+            });
             let reader = Reader::Csv {
                 reader: Box::new(reader),
                 text: codec.text,
                 leading_blank: header.blank_before,
+                dead_letters: added.map(|_| delimiter),
             };
             Ok(Input {
                 reader,
@@ -474,11 +484,12 @@ impl Input {
                 reader,
                 text,
                 leading_blank,
+                dead_letters,
             } => {
                 if visit_blanks(std::mem::take(leading_blank), visit).is_break() {
                     return Ok(());
                 }
-                read_csv(reader, *text, builder, visit, progress)
+                read_csv(reader, *text, *dead_letters, builder, visit, progress)
             }
             Reader::Ndjson { reader, text } => read_ndjson(reader, *text, builder, visit, progress),
             Reader::Refeed(refeed) => refeed.read_all(builder, visit, progress),
@@ -489,6 +500,7 @@ impl Input {
 fn read_csv(
     reader: &mut CsvReader<Source>,
     text: FieldText,
+    dead_letters: Option<u8>,
     builder: &mut BodyBuilder,
     visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
     progress: &mut dyn FnMut(u64),
@@ -503,14 +515,49 @@ fn read_csv(
         if visit_blanks(record.blank_lines_before, visit).is_break() {
             return Ok(());
         }
+        let (record, source_line) = match dead_letters {
+            Some(delimiter) => without_added_columns(&record, delimiter),
+            None => (record, None),
+        };
         let (line, raw) = (record.line, record.raw);
         builder.at_line(record.line);
         let built = csv_item(&record, text, &mut scratch, builder);
-        if visit(item(line, raw, None, built)).is_break() {
+        if visit(item(line, raw, source_line, built)).is_break() {
             return Ok(());
         }
         progress(reader.bytes_consumed());
     }
+}
+
+/// Where the header's added columns start, when its last two names are
+/// those a CSV dead-letter file adds ([`crate::dead_letter_csv`]).
+fn added_columns(header: &Header, delimiter: u8) -> Option<usize> {
+    let [.., line, reason] = header.fields.as_slice() else {
+        return None;
+    };
+    if line != LINE_COLUMN || reason != REASON_COLUMN || header.fields.len() < 3 {
+        return None;
+    }
+    added_columns_start(header.raw.as_bytes(), delimiter)
+}
+
+/// A record of a CSV dead-letter file as the original record, with its
+/// line in the original input (`_line`). A record that lacks the added
+/// columns (a row a person typed in) is read as it is.
+fn without_added_columns<'a>(
+    record: &CsvRecord<'a>,
+    delimiter: u8,
+) -> (CsvRecord<'a>, Option<u64>) {
+    let (Some(end), true) = (
+        added_columns_start(record.raw, delimiter),
+        record.len() >= 3,
+    ) else {
+        return (record.without_last(0, record.raw.len()), None);
+    };
+    let line = std::str::from_utf8(record.field_bytes(record.len() - 2))
+        .ok()
+        .and_then(|text| text.trim().parse().ok());
+    (record.without_last(2, end), line)
 }
 
 /// Reports `count` skipped blank lines.
