@@ -384,7 +384,7 @@ mod tests {
             "m.toml:5: `to`: attribute name \"$a\" starts with '$', which Laudspeaker refuses; \
              rename it, e.g. to \"a\"\n\
              m.toml:6: unknown table `extra`; the mapping file has the tables [source], \
-             [primary_key] and [[property]]"
+             [primary_key], [[property]] and [defaults]"
         );
     }
 }
