@@ -1313,6 +1313,30 @@ fn intercom_contacts_synced_by_fivetran_are_keyed_by_external_id() {
 }
 
 #[test]
+fn ghost_member_list_keeps_flags_labels_and_an_iso_timestamp() {
+    let file = "ghost-member-fixtures/valid-members-import.csv";
+    let workspace = Workspace::new();
+    let run = workspace.import(file, "ghost-members");
+    assert_all_upserted(&run, 2);
+    let customers = workspace.customers();
+    assert_customers_are(&customers, &emails(&column(&text(file), b',', "email")));
+    assert_customer(
+        &customers,
+        "jbloggs@example.com",
+        json!({"email": "jbloggs@example.com", "name": "joe", "subscribedToEmails": true}),
+    );
+    assert_customer(
+        &customers,
+        "test@example.com",
+        json!({
+            "email": "test@example.com", "name": "test", "note": "test note",
+            "subscribedToEmails": false, "labels": ["test-label"],
+            "memberCreatedAt": "1991-10-02T20:30:31Z"
+        }),
+    );
+}
+
+#[test]
 fn zendesk_users_sharing_one_email_stay_ten_customers() {
     let file = "fivetran-zendesk/user_data.csv";
     let workspace = Workspace::new();
