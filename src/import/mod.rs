@@ -36,6 +36,7 @@ use crate::secret::ApiKey;
 use crate::stats::Stats;
 use crate::summary::Summary;
 use crate::supersede::Ledger;
+use crate::transform::Dropped;
 use outcome::{Recorder, Recorders};
 use source::Item;
 use warnings::Warnings;
@@ -588,8 +589,9 @@ impl Reading<'_> {
         done_bytes: u64,
     ) -> Result<(), ReadFailure> {
         let stats = &recorder.stats;
-        let mut emit_error = None;
-        let mut warnings_error = None;
+        // An output that failed: the run stops, since it no longer says
+        // what was sent.
+        let mut output_error = None;
         let (tx, emit, dry_run) = (&self.tx, &mut self.emit, self.dry_run);
         let interrupted = self.interrupted;
         let mut visit = |item: Item<'_>| {
@@ -614,28 +616,23 @@ impl Reading<'_> {
                     raw,
                     source_line,
                 } => {
-                    if let (false, Some(file)) = (dropped.is_empty(), dropped_file.as_mut()) {
-                        if let Err(e) = file.write(line, source_line, dropped) {
-                            // The row would be sent with no word of what it lacks.
-                            warnings_error = Some(e);
-                            Stats::bump(&stats.not_sent);
-                            return ControlFlow::Break(());
-                        }
-                        recorder.count(|stats| &stats.rows_with_dropped);
-                        for _ in dropped {
-                            recorder.count(|stats| &stats.properties_dropped);
-                        }
-                    }
-                    if let Some(writer) = emit.as_mut() {
-                        if let Err(e) = writer
+                    let noted = match dropped_file.as_mut() {
+                        Some(file) => note_dropped(file, recorder, line, source_line, dropped)
+                            .map_err(|e| format!("writing the warnings file: {e}")),
+                        None => Ok(()),
+                    };
+                    // Emitted only once noted: the file lists what is sent.
+                    let emitted = noted.and_then(|()| match emit.as_mut() {
+                        Some(writer) => writer
                             .write_all(body)
                             .and_then(|()| writer.write_all(b"\n"))
-                        {
-                            // The file no longer says what was sent: stop.
-                            emit_error = Some(e);
-                            Stats::bump(&stats.not_sent);
-                            return ControlFlow::Break(());
-                        }
+                            .map_err(|e| format!("writing --emit-requests: {e}")),
+                        None => Ok(()),
+                    });
+                    if let Err(e) = emitted {
+                        output_error = Some(e);
+                        Stats::bump(&stats.not_sent);
+                        return ControlFlow::Break(());
                     }
                     if dry_run {
                         recorder.count(|stats| &stats.upserted);
@@ -667,16 +664,31 @@ impl Reading<'_> {
         let read = input
             .read_all(&mut visit, &mut progress)
             .map_err(|e| ReadFailure::Input(format!("reading {}: {e}", input.preamble.input)));
-        if let Some(e) = emit_error {
-            return Err(ReadFailure::Output(format!("writing --emit-requests: {e}")));
+        match output_error {
+            Some(e) => Err(ReadFailure::Output(e)),
+            None => read,
         }
-        if let Some(e) = warnings_error {
-            return Err(ReadFailure::Output(format!(
-                "writing the warnings file: {e}"
-            )));
-        }
-        read
     }
+}
+
+/// Notes the properties a row goes without (usually none) in the input's
+/// warnings file and the counters.
+fn note_dropped(
+    file: &mut Warnings,
+    recorder: &Recorder,
+    line: u64,
+    source_line: Option<u64>,
+    dropped: &[Dropped],
+) -> std::io::Result<()> {
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    file.write(line, source_line, dropped)?;
+    recorder.count(|stats| &stats.rows_with_dropped);
+    for _ in dropped {
+        recorder.count(|stats| &stats.properties_dropped);
+    }
+    Ok(())
 }
 
 /// Closes the files, prints the summary and decides the exit code.
