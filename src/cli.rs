@@ -29,7 +29,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Import a CSV or NDJSON file (or a dead-letter file) into Laudspeaker.
+    /// Import CSV or NDJSON files (plain, gzip or zstd), or dead-letter files, into Laudspeaker.
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
     /// Run a local Laudspeaker stand-in for tests and rehearsals.
