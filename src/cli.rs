@@ -29,7 +29,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Import a CSV or NDJSON file (or a dead-letter file) into Laudspeaker.
+    /// Import CSV or NDJSON files (plain, gzip or zstd), or dead-letter files, into Laudspeaker.
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
     /// Run a local Laudspeaker stand-in for tests and rehearsals.
@@ -51,12 +51,20 @@ Examples:
   Import into a workspace (key from the environment):
     LAUDSPEAKER_API_KEY=... laudspeaker-import import contacts.csv -m contacts.toml
   Retry what was rejected, after fixing it:
-    laudspeaker-import import contacts.dead-letter.ndjson -m contacts.toml";
+    laudspeaker-import import contacts.dead-letter.ndjson -m contacts.toml
+  Several files, compressed or not, in one run:
+    laudspeaker-import import 'exports/*.csv.gz' -m contacts.toml --dead-letter rejected/
+  From a pipe:
+    gunzip -c contacts.csv.gz | laudspeaker-import import - --format csv -m contacts.toml";
 
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
-    /// The file to import: CSV, NDJSON, or a dead-letter file of an earlier run.
-    pub input: PathBuf,
+    /// The files to import, one after another: CSV, TSV or NDJSON, plain or
+    /// gzip/zstd-compressed, or dead-letter files of an earlier run. `-`
+    /// reads standard input (needs --format); a quoted pattern such as
+    /// 'exports/*.csv' is expanded here, in sorted order.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
 
     /// Mapping file (TOML): which column becomes which attribute.
     #[arg(short, long, help_heading = "Input")]
@@ -66,13 +74,28 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Input")]
     pub dry_run: bool,
 
+    /// Read every input as this format, whatever its name says (required
+    /// for `-` unless the mapping sets `format` under [source]).
+    #[arg(long, value_enum, help_heading = "Input")]
+    pub format: Option<InputFormat>,
+
     /// Write every request body that is (or would be) sent, one per line.
     #[arg(long, value_name = "FILE", help_heading = "Input")]
     pub emit_requests: Option<PathBuf>,
 
-    /// Where rejected rows go [default: INPUT's name with .dead-letter.ndjson].
-    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    /// Where rejected rows go [default: INPUT's name with .dead-letter.ndjson
+    /// beside it; stdin.dead-letter.ndjson here for `-`]. With several
+    /// inputs, a directory that receives each input's default name.
+    #[arg(long, value_name = "FILE|DIR", help_heading = "Output")]
     pub dead_letter: Option<PathBuf>,
+
+    /// ndjson: one JSON entry per rejected row, after a preamble. csv (CSV
+    /// inputs only): the input's header and rejected rows as read, in its
+    /// delimiter and encoding, plus _line and _reason columns; the same
+    /// command imports it again [default name: INPUT's with .dead-letter.csv].
+    #[arg(long, value_enum, default_value_t = DeadLetterFormat::Ndjson, value_name = "FORMAT",
+          help_heading = "Output")]
+    pub dead_letter_format: DeadLetterFormat,
 
     /// Progress display: a bar on a terminal, periodic lines otherwise.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto, help_heading = "Output")]
@@ -215,7 +238,7 @@ pub struct InitArgs {
 
     /// The file's format [default: from its extension].
     #[arg(long, value_enum, help_heading = "Mapping init")]
-    pub format: Option<FormatArg>,
+    pub format: Option<InputFormat>,
 
     /// CSV field delimiter, one character (`\t` for tab)
     /// [default: whichever of , ; tab | splits the header most].
@@ -237,9 +260,9 @@ pub struct InitArgs {
     pub force: bool,
 }
 
-/// The `--format` of `mapping init`.
+/// The formats `--format` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
+pub enum InputFormat {
     Csv,
     Ndjson,
 }
@@ -276,6 +299,22 @@ fn parse_delimiter(text: &str) -> Result<u8, String> {
             "`{text}` is not one ASCII character (use \\t for tab)"
         )),
     }
+}
+
+impl From<InputFormat> for crate::mapping::Format {
+    fn from(format: InputFormat) -> Self {
+        match format {
+            InputFormat::Csv => crate::mapping::Format::Csv,
+            InputFormat::Ndjson => crate::mapping::Format::Ndjson,
+        }
+    }
+}
+
+/// The formats `--dead-letter-format` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeadLetterFormat {
+    Ndjson,
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,8 @@
 //! delimiter, encoding), which is what lets the file be imported again with
 //! the same mapping. Each entry is flushed as it is written, so a killed run
 //! loses nothing already rejected. The file holds personal data and is
-//! created readable by its owner only.
+//! created readable by its owner only. With `--dead-letter-format csv` the
+//! same entries are written as CSV instead ([`crate::dead_letter_csv`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -14,6 +15,8 @@ use std::sync::Mutex;
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
+
+use crate::dead_letter_csv::CsvLayout;
 
 /// What the preamble says about the input.
 #[derive(Debug, Clone)]
@@ -76,6 +79,8 @@ pub struct Entry<'a> {
 pub struct DeadLetters {
     path: PathBuf,
     state: Mutex<State>,
+    /// Set when the file is CSV ([`crate::dead_letter_csv`]), not NDJSON.
+    csv: Option<CsvLayout>,
 }
 
 /// The file and what is known to be in it.
@@ -94,11 +99,22 @@ impl DeadLetters {
     /// Creates (or truncates) the file, owner-only, and writes the preamble.
     /// A symbolic link at `path` is refused, not followed.
     pub fn create(path: &Path, preamble: &Preamble) -> io::Result<Self> {
-        let mut file = owner_only().open(path)?;
-        restrict_to_owner(&file)?;
         let mut line = serde_json::to_vec(&preamble.to_json())?;
         line.push(b'\n');
-        file.write_all(&line)?;
+        Self::start(path, &line, None)
+    }
+
+    /// Creates (or truncates) a CSV dead-letter file, owner-only, and
+    /// writes `header` (the input's header line) with the added names.
+    pub fn create_csv(path: &Path, layout: CsvLayout, header: &str) -> io::Result<Self> {
+        let line = layout.header(header);
+        Self::start(path, &line, Some(layout))
+    }
+
+    fn start(path: &Path, line: &[u8], csv: Option<CsvLayout>) -> io::Result<Self> {
+        let mut file = owner_only().open(path)?;
+        restrict_to_owner(&file)?;
+        file.write_all(line)?;
         let state = State {
             file,
             length: line.len() as u64,
@@ -108,6 +124,7 @@ impl DeadLetters {
         Ok(DeadLetters {
             path: path.to_path_buf(),
             state: Mutex::new(state),
+            csv,
         })
     }
 
@@ -136,6 +153,7 @@ impl DeadLetters {
         Ok(DeadLetters {
             path: path.to_path_buf(),
             state: Mutex::new(state),
+            csv: None,
         })
     }
 
@@ -160,8 +178,14 @@ impl DeadLetters {
     /// the file, calls `then` with the file's length: what is done there
     /// is ordered with the entries exactly as they are in the file.
     pub fn write_then(&self, entry: &Entry<'_>, then: impl FnOnce(u64)) -> io::Result<()> {
-        let mut line = serde_json::to_vec(&entry_json(entry))?;
-        line.push(b'\n');
+        let line = match &self.csv {
+            Some(layout) => layout.line(entry),
+            None => {
+                let mut line = serde_json::to_vec(&entry_json(entry))?;
+                line.push(b'\n');
+                line
+            }
+        };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.broken {
             return Err(io::Error::other(

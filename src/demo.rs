@@ -39,7 +39,7 @@ pub fn run(args: &DemoArgs, quiet: bool) -> Result<u8, Failure> {
     let import = import_args(args, &base_url, dead_letter.clone());
     crate::say!(
         "importing {} with mapping {}",
-        import.input.display(),
+        args.fixture.display(),
         import.mapping.display()
     );
     let code = crate::import::run(&import, quiet)?;
@@ -66,11 +66,13 @@ fn scratch_dir() -> Result<PathBuf, Failure> {
 
 fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportArgs {
     ImportArgs {
-        input: args.fixture.clone(),
+        inputs: vec![args.fixture.clone()],
         mapping: args.fixture.with_extension("toml"),
         dry_run: false,
+        format: None,
         emit_requests: None,
         dead_letter: Some(dead_letter),
+        dead_letter_format: crate::cli::DeadLetterFormat::Ndjson,
         progress: ProgressMode::Auto,
         api_url: base_url.to_string(),
         api_key: Some(DEMO_KEY.to_string()),

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod console;
 pub mod convert;
 pub mod dead_letter;
+pub mod dead_letter_csv;
 pub mod deliver;
 pub mod demo;
 pub mod emulator;

@@ -32,6 +32,10 @@ pub struct Stats {
     /// Records skipped because an earlier run of the same command, resumed
     /// from its checkpoint, had finished them.
     pub already_done: AtomicU64,
+    /// Records sent without some property (`on_error = "drop_property"`).
+    pub rows_with_dropped: AtomicU64,
+    /// Properties left out of those records.
+    pub properties_dropped: AtomicU64,
     /// Input bytes consumed, for the progress estimate.
     pub bytes_read: AtomicU64,
     pub retries_throttled: AtomicU64,

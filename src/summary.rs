@@ -16,6 +16,9 @@ pub struct Summary {
     pub not_sent: u64,
     /// Finished by an earlier run of the same command (resumed).
     pub already_done: u64,
+    /// Rows sent without some property, and the properties left out.
+    pub rows_with_dropped: u64,
+    pub properties_dropped: u64,
     pub retries: u64,
     pub elapsed: Duration,
     pub dry_run: bool,
@@ -30,6 +33,8 @@ impl Summary {
             skipped_blank: Stats::get(&stats.skipped_blank),
             not_sent: Stats::get(&stats.not_sent),
             already_done: Stats::get(&stats.already_done),
+            rows_with_dropped: Stats::get(&stats.rows_with_dropped),
+            properties_dropped: Stats::get(&stats.properties_dropped),
             retries: stats.retries(),
             elapsed,
             dry_run,
@@ -50,9 +55,34 @@ impl Summary {
         self.read as f64 / self.elapsed.as_secs_f64().max(0.000_001)
     }
 
-    /// Prints the summary to standard error.
+    /// One input's line of a run of several: its counts and where its
+    /// rejected rows went. Its rows not sent are what its other counts
+    /// leave of its rows read.
+    pub fn input_line(&self, input: &Path, dead_letter_path: &Path) -> String {
+        let accounted = self.upserted + self.dead_lettered + self.skipped_blank;
+        let verb = if self.dry_run { "valid" } else { "upserted" };
+        let mut line = format!(
+            "{}: {} read, {} {verb}, {} dead-lettered, {} skipped blank",
+            input.display(),
+            self.read,
+            self.upserted,
+            self.dead_lettered,
+            self.skipped_blank
+        );
+        if self.read > accounted {
+            line.push_str(&format!(", {} not sent", self.read - accounted));
+        }
+        if self.dead_lettered > 0 {
+            line.push_str(&format!(" -> {}", dead_letter_path.display()));
+        }
+        line
+    }
+
+    /// Prints the summary to standard error; `dead_letter_path` is shown
+    /// beside the dead-lettered count (a run of several inputs shows each
+    /// input's on its own line instead).
     /// `--quiet` hides progress, never this summary.
-    pub fn print(&self, dead_letter_path: &Path, dead_letter_entries: u64) {
+    pub fn print(&self, dead_letter_path: Option<&Path>, dead_letter_entries: u64) {
         let verb = if self.dry_run {
             "valid (dry run)"
         } else {
@@ -60,11 +90,11 @@ impl Summary {
         };
         crate::say!("rows read       {:>10}", self.read);
         crate::say!("{verb:<15} {:>10}", self.upserted);
-        if dead_letter_entries > 0 {
+        if let (true, Some(path)) = (dead_letter_entries > 0, dead_letter_path) {
             crate::say!(
                 "dead-lettered   {:>10}  -> {}",
                 self.dead_lettered,
-                dead_letter_path.display()
+                path.display()
             );
         } else {
             crate::say!("dead-lettered   {:>10}", self.dead_lettered);
@@ -77,6 +107,13 @@ impl Summary {
             crate::say!(
                 "already done    {:>10}  (in an earlier run)",
                 self.already_done
+            );
+        }
+        if self.rows_with_dropped > 0 {
+            crate::say!(
+                "sent with drops {:>10}  ({} properties dropped; see the warnings file)",
+                self.rows_with_dropped,
+                self.properties_dropped
             );
         }
         crate::say!("retries         {:>10}", self.retries);
@@ -104,6 +141,8 @@ mod tests {
             skipped_blank: 1,
             not_sent: 1,
             already_done: 0,
+            rows_with_dropped: 0,
+            properties_dropped: 0,
             retries: 0,
             elapsed: Duration::from_secs(2),
             dry_run: false,

@@ -7,6 +7,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// A row's place in the whole run: its input's place among the inputs,
+/// then its line, so that a row of a later input comes after every row of
+/// an earlier one (lines up to 2^40, inputs up to 2^24).
+pub fn position(input: usize, line: u64) -> u64 {
+    ((input as u64) << 40) | (line & ((1 << 40) - 1))
+}
+
 /// Shared by the reader (rows refused before sending) and delivery (rows
 /// that failed over HTTP, rows delivered).
 #[derive(Debug, Default)]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::convert::{escape_json_str, server_trim, Conversion, Converted};
 use crate::input::csv::Fields;
-use crate::mapping::{self, CsvBinding, Mapping, OnEmpty, PropertySource};
+use crate::mapping::{self, CsvBinding, Mapping, OnEmpty, OnError, PropertySource};
 use crate::supersede::Ledger;
 
 /// Why a record is not sent; becomes its dead-letter reason.
@@ -68,8 +68,24 @@ struct Slot {
     origin: Origin,
     conversion: Conversion,
     on_empty: OnEmpty,
+    on_error: OnError,
     /// The source column or key path, for messages.
     from: String,
+    /// The attribute name, for the warnings file.
+    to: String,
+}
+
+/// A value refused by its conversion whose property says
+/// `on_error = "drop_property"`: the row went without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    /// The CSV column or NDJSON key path.
+    pub column: String,
+    pub attribute: String,
+    /// The value as read (JSON text for NDJSON values).
+    pub value: String,
+    /// Why the conversion refused it.
+    pub reason: String,
 }
 
 /// A successfully built request.
@@ -78,6 +94,8 @@ pub struct Built<'a> {
     /// The primary key as sent.
     pub key: &'a str,
     pub body: &'a [u8],
+    /// The properties left out of this body (usually none).
+    pub dropped: &'a [Dropped],
 }
 
 /// Builds request bodies for one run.
@@ -108,9 +126,12 @@ pub struct BodyBuilder {
     /// The last record's key passed its checks (so a refusal names a
     /// customer).
     key_ok: bool,
-    ledger: Option<Arc<Ledger>>,
+    /// The run's ledger, and this input's place among the run's inputs.
+    ledger: Option<(Arc<Ledger>, usize)>,
     key: String,
     body: Vec<u8>,
+    /// The properties dropped from the current record.
+    dropped: Vec<Dropped>,
 }
 
 fn prefix_for(name: &str) -> Vec<u8> {
@@ -147,7 +168,9 @@ impl BodyBuilder {
                 origin: Origin::Column(*index),
                 conversion: Conversion::new(crate::convert::ValueType::String),
                 on_empty: OnEmpty::Omit,
+                on_error: OnError::RejectRow,
                 from: name.clone(),
+                to: name.clone(),
             };
             slot.conversion.trim = false;
             slots.push(slot);
@@ -214,12 +237,14 @@ impl BodyBuilder {
             ledger: None,
             key: String::new(),
             body: Vec::with_capacity(1024),
+            dropped: Vec::new(),
         }
     }
 
-    /// Notes the customers of refused rows in `ledger`.
-    pub fn set_ledger(&mut self, ledger: Arc<Ledger>) {
-        self.ledger = Some(ledger);
+    /// Notes the customers of refused rows in `ledger`, as rows of the
+    /// run's input number `input`.
+    pub fn set_ledger(&mut self, ledger: Arc<Ledger>, input: usize) {
+        self.ledger = Some((ledger, input));
     }
 
     /// Warnings for NDJSON key paths that no record held: a mapping typo
@@ -280,8 +305,9 @@ impl BodyBuilder {
 
     /// Notes the customer of a refused row whose key was valid.
     fn noted(&self, rejection: Rejection) -> Rejection {
-        if let (true, Some(ledger)) = (self.key_ok, &self.ledger) {
-            ledger.note_undelivered(server_trim(&self.key), self.line);
+        if let (true, Some((ledger, input))) = (self.key_ok, &self.ledger) {
+            let at = crate::supersede::position(*input, self.line);
+            ledger.note_undelivered(server_trim(&self.key), at);
         }
         rejection
     }
@@ -290,6 +316,7 @@ impl BodyBuilder {
         Built {
             key: &self.key,
             body: &self.body,
+            dropped: &self.dropped,
         }
     }
 
@@ -303,6 +330,7 @@ impl BodyBuilder {
             );
             return Err(reject(RejectKind::Structure, reason));
         }
+        self.dropped.clear();
         let Origin::Column(key_column) = self.key_origin else {
             unreachable!("CSV builders key on a column")
         };
@@ -320,8 +348,14 @@ impl BodyBuilder {
             let converted = match &slot.origin {
                 Origin::Column(index) => {
                     let text = fields.get(*index);
-                    let result = slot.conversion.text_into(text, &mut self.body);
-                    result.map_err(|e| value_rejection(&slot.from, text, &e.0))?
+                    match slot.conversion.text_into(text, &mut self.body) {
+                        Ok(converted) => converted,
+                        Err(e) => {
+                            drop_or_reject(slot, text, e.0, &mut self.dropped)?;
+                            self.body.truncate(mark);
+                            continue;
+                        }
+                    }
                 }
                 Origin::Constant(json) => {
                     self.body.extend_from_slice(json);
@@ -335,6 +369,7 @@ impl BodyBuilder {
     }
 
     fn json_body(&mut self, object: &serde_json::Map<String, Value>) -> Result<(), Rejection> {
+        self.dropped.clear();
         let Origin::Path(key_path) = &self.key_origin else {
             unreachable!("NDJSON builders key on a path")
         };
@@ -360,8 +395,14 @@ impl BodyBuilder {
                     let found = lookup(object, path);
                     self.found_now[index] = found.is_some();
                     let value = found.unwrap_or(&Value::Null);
-                    let result = slot.conversion.json_into(value, &mut self.body);
-                    result.map_err(|e| value_rejection(&slot.from, &value.to_string(), &e.0))?
+                    match slot.conversion.json_into(value, &mut self.body) {
+                        Ok(converted) => converted,
+                        Err(e) => {
+                            drop_or_reject(slot, &value.to_string(), e.0, &mut self.dropped)?;
+                            self.body.truncate(mark);
+                            continue;
+                        }
+                    }
                 }
                 Origin::Constant(json) => {
                     self.body.extend_from_slice(json);
@@ -441,6 +482,28 @@ impl BodyBuilder {
     }
 }
 
+/// A refused value: the row's rejection, or (`drop_property`) a note in
+/// `dropped` and the row goes on without it.
+fn drop_or_reject(
+    slot: &Slot,
+    value: &str,
+    fault: String,
+    dropped: &mut Vec<Dropped>,
+) -> Result<(), Rejection> {
+    match slot.on_error {
+        OnError::RejectRow => Err(value_rejection(&slot.from, value, &fault)),
+        OnError::DropProperty => {
+            dropped.push(Dropped {
+                column: slot.from.clone(),
+                attribute: slot.to.clone(),
+                value: value.to_string(),
+                reason: fault,
+            });
+            Ok(())
+        }
+    }
+}
+
 fn slot(property: &mapping::Property, origin: Origin) -> Slot {
     let from = match &property.source {
         PropertySource::Field(from) => from.clone(),
@@ -451,7 +514,9 @@ fn slot(property: &mapping::Property, origin: Origin) -> Slot {
         origin,
         conversion: property.conversion.clone(),
         on_empty: property.on_empty,
+        on_error: property.on_error,
         from,
+        to: property.to.clone(),
     }
 }
 

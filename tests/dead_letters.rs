@@ -229,3 +229,139 @@ fn a_utf16_file_keeps_its_bytes_in_dead_letters_and_takes_edited_text_back() {
         "{\"primary_key\":\"bo@x.com\",\"properties\":{\"name\":\"Bö\"}}\n"
     );
 }
+
+/// Runs an import of `input` with `mapping` and CSV dead letters.
+fn csv_dead_letter_run(input: &std::path::Path, mapping: &str, url: &str) -> std::process::Output {
+    let input = input.to_str().expect("utf-8");
+    let mut args = vec![
+        input,
+        "--mapping",
+        mapping,
+        "--api-url",
+        url,
+        "--api-key",
+        KEY,
+    ];
+    args.extend(["--dead-letter-format", "csv", "--progress", "none"]);
+    import(&args)
+}
+
+#[test]
+fn csv_dead_letters_keep_the_rows_as_read_and_go_back_in_with_their_lines() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mapping = dir.path().join("people.toml");
+    std::fs::write(
+        &mapping,
+        "[source]\ndelimiter = \";\"\n[primary_key]\nfrom = \"email\"\ntype = \"email\"\n\
+         [[property]]\nfrom = \"name\"\nto = \"name\"\n\
+         [[property]]\nfrom = \"n\"\nto = \"n\"\ntype = \"number\"\n",
+    )
+    .expect("write mapping");
+    let mapping = mapping.to_str().expect("utf-8");
+    let input = dir.path().join("people.csv");
+    std::fs::write(
+        &input,
+        "email;name;n\r\na@example.com;\"Smith; Ann\";1\r\nb@example.com;Bob;two\r\n\
+         c@example.com;\"Cé \"\"Q\"\"\";x3\r\nd@example.com;Dee;4\r\n",
+    )
+    .expect("write input");
+
+    let output = csv_dead_letter_run(&input, mapping, &emulator.url);
+    assert_eq!(code(&output), 1, "{}", output_text(&output));
+    let dead_letter = dir.path().join("people.dead-letter.csv");
+    let written = std::fs::read_to_string(&dead_letter).expect("the CSV dead letters");
+    assert_eq!(
+        written,
+        "email;name;n;_line;_reason\n\
+         b@example.com;Bob;two;3;\"column `n`, value `two`: not a number: unexpected `t`\"\n\
+         c@example.com;\"Cé \"\"Q\"\"\";x3;4;\"column `n`, value `x3`: not a number: unexpected \
+         `x`\"\n"
+    );
+
+    // Fix one cell; the other row is still bad and keeps its first line.
+    std::fs::write(&dead_letter, written.replace(";two;", ";2;")).expect("fix a cell");
+    let output = csv_dead_letter_run(&dead_letter, mapping, &emulator.url);
+    assert_eq!(code(&output), 1, "{}", output_text(&output));
+    let again = dir.path().join("people.dead-letter.dead-letter.csv");
+    assert_eq!(
+        std::fs::read_to_string(&again).expect("the second CSV dead letters"),
+        "email;name;n;_line;_reason\n\
+         c@example.com;\"Cé \"\"Q\"\"\";x3;4;\"column `n`, value `x3`: not a number: unexpected \
+         `x`\"\n"
+    );
+    std::fs::write(
+        &again,
+        std::fs::read_to_string(&again)
+            .expect("read")
+            .replace(";x3;", ";3;"),
+    )
+    .expect("fix the last cell");
+    let output = csv_dead_letter_run(&again, mapping, &emulator.url);
+    assert_eq!(code(&output), 0, "{}", output_text(&output));
+    assert_eq!(
+        emulator.customers(),
+        serde_json::json!({
+            "a@example.com": {"name": "Smith; Ann", "n": 1},
+            "b@example.com": {"name": "Bob", "n": 2},
+            "c@example.com": {"name": "Cé \"Q\"", "n": 3},
+            "d@example.com": {"name": "Dee", "n": 4},
+        })
+    );
+    // The `_line` and `_reason` columns were never sent.
+    for request in emulator.requests() {
+        let properties = request["body"]["properties"]
+            .as_object()
+            .expect("properties");
+        assert!(
+            properties.keys().all(|k| k == "name" || k == "n"),
+            "{request}"
+        );
+    }
+}
+
+#[test]
+fn csv_dead_letters_are_refused_for_ndjson_input_and_written_in_utf16_for_utf16() {
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mapping = dir.path().join("m.toml");
+    std::fs::write(
+        &mapping,
+        "[primary_key]\nfrom = \"email\"\n[[property]]\nfrom = \"n\"\nto = \"n\"\n\
+         type = \"number\"\n",
+    )
+    .expect("write mapping");
+    let mapping = mapping.to_str().expect("utf-8");
+    let ndjson = dir.path().join("in.ndjson");
+    std::fs::write(&ndjson, "{\"email\":\"a@example.com\",\"n\":1}\n").expect("write");
+    let output = csv_dead_letter_run(&ndjson, mapping, &emulator.url);
+    assert_eq!(code(&output), 2);
+    assert!(output_text(&output).contains(&format!(
+        "error: --dead-letter-format csv needs CSV input, and {} holds NDJSON records",
+        ndjson.display()
+    )));
+
+    let utf16 = |text: &str| -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        bytes
+    };
+    let input = dir.path().join("wide.csv");
+    std::fs::write(&input, utf16("email,n\nå@example.com,x\n")).expect("write");
+    let output = csv_dead_letter_run(&input, mapping, &emulator.url);
+    assert_eq!(code(&output), 1, "{}", output_text(&output));
+    let dead_letter = dir.path().join("wide.dead-letter.csv");
+    let expected = "email,n,_line,_reason\nå@example.com,x,2,\"column `n`, value `x`: not a \
+                    number: unexpected `x`\"\n";
+    assert_eq!(
+        std::fs::read(&dead_letter).expect("the CSV dead letters"),
+        utf16(expected)
+    );
+    std::fs::write(&dead_letter, utf16(&expected.replace(",x,", ",7,"))).expect("fix");
+    let output = csv_dead_letter_run(&dead_letter, mapping, &emulator.url);
+    assert_eq!(code(&output), 0, "{}", output_text(&output));
+    assert_eq!(
+        emulator.customers(),
+        serde_json::json!({"å@example.com": {"n": 7}})
+    );
+}

@@ -186,7 +186,7 @@ fn path(p: &Path) -> &str {
 /// The mapping passes the mapping checks as written, and binds to the file.
 fn check_loads_and_binds(file: &Path, mapping: &Path) {
     let loaded = Mapping::load(mapping).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    if let Err(failure) = source::open(file, &loaded, 102_400) {
+    if let Err(failure) = source::open(file, &loaded, None, 102_400) {
         panic!("{} does not bind: {failure}", file.display());
     }
 }

@@ -1,6 +1,6 @@
 //! Real third-party exports (`../shared/real`, each folder described by its
 //! SOURCE.md) imported into the emulator over loopback with the mappings in
-//! `tests/mappings/`.
+//! `fixtures/real-mappings/`.
 //!
 //! For every file: the exit code; a summary whose counts add up to the
 //! records in the file; exactly one customer per distinct primary key among
@@ -58,7 +58,7 @@ impl Workspace {
         }
     }
 
-    /// Imports `file` (under `shared/real`) with `tests/mappings/<mapping>.toml`.
+    /// Imports `file` (under `shared/real`) with `fixtures/real-mappings/<mapping>.toml`.
     fn import(&self, file: &str, mapping: &str) -> Run {
         self.import_with(file, &mapping_path(mapping))
     }
@@ -105,7 +105,7 @@ impl Workspace {
 }
 
 fn mapping_path(name: &str) -> PathBuf {
-    common::root().join(format!("tests/mappings/{name}.toml"))
+    common::root().join(format!("fixtures/real-mappings/{name}.toml"))
 }
 
 /// A variant of mapping `name`, written into the workspace: `line` (the
@@ -1226,6 +1226,112 @@ fn stripe_customers_without_email_are_keyed_by_their_stripe_id() {
             "delinquent": false, "invoicePrefix": "94FA9348", "isDeleted": true,
             "livemode": true, "nameHash": "37a6259cc0c1dae299a7866489dff0bd",
             "taxExempt": "none"
+        }),
+    );
+}
+
+#[test]
+fn hubspot_contacts_synced_by_fivetran_are_keyed_by_vid_with_merged_vids_as_arrays() {
+    let file = "fivetran-hubspot/contact_data.csv";
+    let workspace = Workspace::new();
+    let run = workspace.import(file, "fivetran-hubspot");
+    assert_all_upserted(&run, 22);
+    let customers = workspace.customers();
+    assert_customers_are(&customers, &ids(&column(&text(file), b',', "id")));
+    assert_customer(
+        &customers,
+        "78971951",
+        json!({
+            "hubspotId": "78971951", "deleted": false,
+            "fivetranSyncedAt": "2021-04-02T11:16:05Z",
+            "emailHash": "fcb67ef339b691956cc85fa12be6490c",
+            "secondEmailHash": "261d3936e165a33b3f31e5fdd0e3121d",
+            "company": "SampleCompany",
+            "firstNameHash": "db320f93ead463e1a2faee198cd9a122",
+            "lastNameHash": "22370ea245fce0b355938327d41bd1e4",
+            "hubspotCreatedAt": "2021-04-01T17:32:47Z", "annualRevenue": 111111,
+            "mergedVids": ["76340251:1661707291575", "46897301:1661707931852",
+                           "76226001:1661696530403"]
+        }),
+    );
+    // The last record, after which the file has no line break.
+    assert_customer(
+        &customers,
+        "39893151",
+        json!({
+            "hubspotId": "39893151", "deleted": false,
+            "fivetranSyncedAt": "2021-04-02T11:22:27Z",
+            "emailHash": "d547e990ecd4e5e327b41f98cb8f3f4d",
+            "secondEmailHash": "bc16a8351419c08a72f2169f4d2ade21",
+            "firstNameHash": "6fa95b1427af77b3d769ae9cb853382f",
+            "lastNameHash": "f55fbaaca148300ac11f7752528cae3d",
+            "hubspotCreatedAt": "2020-08-17T02:50:12Z", "annualRevenue": 111111
+        }),
+    );
+}
+
+#[test]
+fn intercom_contacts_synced_by_fivetran_are_keyed_by_external_id() {
+    let file = "fivetran-intercom/contact_history_data.csv";
+    let workspace = Workspace::new();
+    let run = workspace.import(file, "fivetran-intercom");
+    assert_all_upserted(&run, 9);
+    let customers = workspace.customers();
+    assert_customers_are(&customers, &ids(&column(&text(file), b',', "external_id")));
+    assert_customer(
+        &customers,
+        "38562efa-c962-428b-a77a-6321b5370d73",
+        json!({
+            "externalId": "38562efa-c962-428b-a77a-6321b5370d73",
+            "intercomId": "5f19187f9c0ca3ba4e5f85a4", "role": "lead",
+            "intercomWorkspace": "otyeqd9q", "emailHash": "XgyqsB0TWiMCtrwGLrqt0g==",
+            "nameHash": "zIM/kdIwgY0S3mi8OSjMHg==",
+            "intercomCreatedAt": "2020-07-23T04:56:31Z",
+            "intercomUpdatedAt": "2020-07-23T13:43:42Z",
+            "lastContactedAt": "2020-07-23T05:45:04Z", "active": true,
+            "hasHardBounced": false, "markedEmailAsSpam": false,
+            "unsubscribedFromEmails": false
+        }),
+    );
+    assert_customer(
+        &customers,
+        "72343fbe-4f9f-492b-8772-38f89f543cf4",
+        json!({
+            "externalId": "72343fbe-4f9f-492b-8772-38f89f543cf4",
+            "intercomId": "5f569df7ad3fcefe03350117", "role": "lead",
+            "intercomWorkspace": "otyeqd9q", "emailHash": "SYU2ezEg3mW8vyVnchVcrA==",
+            "nameHash": "oSDDQHjs6nuZZw/zpfDwqw==",
+            "intercomCreatedAt": "2020-09-07T20:54:15Z",
+            "intercomUpdatedAt": "2020-09-07T22:07:39Z",
+            "lastContactedAt": "2020-09-07T21:00:26Z",
+            "lastEmailOpenedAt": "2020-09-07T22:07:39Z",
+            "lastEmailClickedAt": "2020-09-07T22:07:39Z", "active": true,
+            "hasHardBounced": false, "markedEmailAsSpam": false,
+            "unsubscribedFromEmails": false
+        }),
+    );
+}
+
+#[test]
+fn ghost_member_list_keeps_flags_labels_and_an_iso_timestamp() {
+    let file = "ghost-member-fixtures/valid-members-import.csv";
+    let workspace = Workspace::new();
+    let run = workspace.import(file, "ghost-members");
+    assert_all_upserted(&run, 2);
+    let customers = workspace.customers();
+    assert_customers_are(&customers, &emails(&column(&text(file), b',', "email")));
+    assert_customer(
+        &customers,
+        "jbloggs@example.com",
+        json!({"email": "jbloggs@example.com", "name": "joe", "subscribedToEmails": true}),
+    );
+    assert_customer(
+        &customers,
+        "test@example.com",
+        json!({
+            "email": "test@example.com", "name": "test", "note": "test note",
+            "subscribedToEmails": false, "labels": ["test-label"],
+            "memberCreatedAt": "1991-10-02T20:30:31Z"
         }),
     );
 }

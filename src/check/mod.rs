@@ -49,7 +49,7 @@ pub fn profile(args: &CheckArgs) -> Result<Report, Failure> {
     let mapping = Mapping::load(&args.mapping).map_err(|errors| {
         Failure::before_sending(format!("the mapping file has problems:\n{errors}"))
     })?;
-    let mut input = source::open(&args.input, &mapping, args.max_body_bytes)?;
+    let mut input = source::open(&args.input, &mapping, None, args.max_body_bytes)?;
     let mut columns = columns::Columns::new(&mapping, &input)?;
     let mut keys = duplicates::Counter::new(duplicates::TRACKED_KEYS);
     let mut counts = Counts::default();

@@ -183,6 +183,7 @@ fn job(line: u64, key: &str) -> Job {
         body: body.into_bytes(),
         raw: format!("{key},{line}").into(),
         source_line: None,
+        input: 0,
     }
 }
 

@@ -60,6 +60,9 @@ pub struct Job {
     /// When the input is a dead-letter file: the record's line in the
     /// file it first came from.
     pub source_line: Option<u64>,
+    /// The input the record came from, when a run reads several (its
+    /// place among them; 0 for the first or only one).
+    pub input: usize,
 }
 
 /// How delivery behaves; built from the command line.

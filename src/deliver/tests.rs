@@ -18,6 +18,7 @@ fn job(line: u64, key: &str) -> Job {
         body: Vec::new(),
         raw: Vec::new(),
         source_line: None,
+        input: 0,
     }
 }
 

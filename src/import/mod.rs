@@ -5,16 +5,18 @@
 //! delivery sends them; every record ends counted as upserted, dead-lettered
 //! or skipped, and the summary says so.
 
+mod inputs;
 mod outcome;
 mod outputs;
 mod refeed;
 mod resume;
 pub mod source;
+mod warnings;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -23,19 +25,26 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::Done;
-use crate::cli::ImportArgs;
+use crate::cli::{DeadLetterFormat, ImportArgs};
 use crate::convert::server_trim;
+use crate::dead_letter::{DeadLetters, Preamble};
+use crate::dead_letter_csv::CsvLayout;
 use crate::deliver::{self, Job, Settings, Stop};
 use crate::failure::{code, Failure};
-use crate::mapping::Mapping;
+use crate::input::decode::RecordCodec;
+use crate::mapping::{Format, Mapping, OnError};
 use crate::progress::Progress;
 use crate::secret::ApiKey;
 use crate::stats::Stats;
 use crate::summary::Summary;
-use outcome::Recorder;
+use crate::supersede::Ledger;
+use crate::transform::Dropped;
+use outcome::{Recorder, Recorders};
 use source::Item;
+use warnings::Warnings;
 
-/// Runs an import; returns the exit code, or the failure that ended it.
+/// Runs an import of every input; returns the exit code, or the failure
+/// that ended it.
 pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     let started = Instant::now();
     let mapping = Mapping::load(&args.mapping).map_err(|errors| {
@@ -46,29 +55,35 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     } else {
         Some(settings(args)?)
     };
-    let mut input = source::open(&args.input, &mapping, args.max_body_bytes)?;
-    let outputs = outputs::plan(args)?;
-    let dead_letter_path = outputs.dead_letter;
-    let checkpoint = resume::plan(args, &dead_letter_path, outputs.emit_requests.as_deref())?;
-    let start = resume::start(
-        args,
-        checkpoint.as_deref(),
-        &dead_letter_path,
-        &input.preamble,
-    )?;
+    let paths = inputs::expand(&args.inputs)?;
+    let drops = mapping
+        .properties
+        .iter()
+        .any(|property| property.on_error == OnError::DropProperty);
+    let outputs = outputs::plan(args, &paths, drops)?;
+    let opener = Opener {
+        mapping: &mapping,
+        format: args.format.map(Format::from),
+        max_body_bytes: args.max_body_bytes,
+    };
+    let checked = check_inputs(&paths, &opener)?;
+    if args.dead_letter_format == DeadLetterFormat::Csv {
+        refuse_csv_dead_letters(&checked)?;
+    }
     let emit = open_emit(outputs.emit_requests.as_deref())?;
     let stats = Arc::new(Stats::default());
     // Fired by a signal, or by an output that can no longer be written.
     let cancel = CancellationToken::new();
-    let recorder = Recorder::new(
-        stats.clone(),
-        start.dead_letters,
-        input.codec,
-        cancel.clone(),
-    );
-    let recorder = Arc::new(recorder.with_checkpoint(start.journal));
-    input.set_ledger(recorder.ledger.clone());
-    let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).ok();
+    let warnings = drops.then_some(outputs.warnings.as_slice());
+    let files = OutputFiles {
+        dead_letters: &outputs.dead_letters,
+        dead_letter_format: args.dead_letter_format,
+        warnings,
+        emit: outputs.emit_requests.as_deref(),
+    };
+    let mut pending = start_inputs(args, checked, &files, &stats, &cancel)?;
+    let recorders: Vec<Arc<Recorder>> = pending.iter().map(|p| p.recorder.clone()).collect();
+    let total_bytes = total_bytes(&paths);
     let progress = Progress::start(
         args.progress,
         quiet,
@@ -76,16 +91,261 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         total_bytes,
         args.dry_run,
     );
-    let run = RunLimits {
-        done: &start.done,
-        max_runtime: args.max_runtime,
-    };
-    let outcome = pipeline(&mut input, settings, recorder.clone(), emit, cancel, run);
+    let outcome = pipeline(
+        &mut pending,
+        &opener,
+        settings,
+        &stats,
+        emit,
+        cancel,
+        args.max_runtime,
+    );
     progress.finish();
-    for warning in input.warnings() {
+    for warning in pending.iter().flat_map(|p| &p.warnings) {
         crate::say!("warning: {warning}; check the path in the mapping");
     }
-    finish(outcome, recorder, started, args, &dead_letter_path)
+    let dropped: Vec<Option<Warnings>> = pending.into_iter().map(|p| p.dropped).collect();
+    let dropped = finish_warnings(dropped);
+    let ended = finish(outcome, recorders, &stats, started, args, &paths);
+    dropped.and(ended)
+}
+
+/// Opens inputs: the same mapping and options for every one.
+struct Opener<'a> {
+    mapping: &'a Mapping,
+    format: Option<Format>,
+    max_body_bytes: usize,
+}
+
+impl Opener<'_> {
+    fn open(&self, path: &Path) -> Result<source::Input, Failure> {
+        source::open(path, self.mapping, self.format, self.max_body_bytes)
+    }
+}
+
+/// An input checked before anything is sent.
+struct Checked {
+    path: PathBuf,
+    /// Kept open for standard input (it cannot be opened twice) and for a
+    /// run of one input; other inputs are opened again when their turn
+    /// comes, so that a run of many files holds one reader at a time.
+    input: Option<source::Input>,
+    preamble: Preamble,
+    codec: RecordCodec,
+}
+
+/// Opens every input and binds the mapping to it, so that any input that
+/// cannot be read as declared stops the run before the first request.
+fn check_inputs(paths: &[PathBuf], opener: &Opener<'_>) -> Result<Vec<Checked>, Failure> {
+    let keep_all = paths.len() == 1;
+    let mut checked = Vec::with_capacity(paths.len());
+    for path in paths {
+        let input = opener.open(path)?;
+        let preamble = input.preamble.clone();
+        let codec = input.codec;
+        let keep = keep_all || source::is_stdin(path);
+        checked.push(Checked {
+            path: path.clone(),
+            input: keep.then_some(input),
+            preamble,
+            codec,
+        });
+    }
+    Ok(checked)
+}
+
+/// `--dead-letter-format csv` writes CSV records: refused for an input
+/// whose records are NDJSON (they have no header or columns to keep).
+fn refuse_csv_dead_letters(checked: &[Checked]) -> Result<(), Failure> {
+    match checked.iter().find(|c| c.preamble.format != "csv") {
+        Some(ndjson) => Err(Failure::before_sending(format!(
+            "--dead-letter-format csv needs CSV input, and {} holds NDJSON records",
+            ndjson.preamble.input
+        ))
+        .with_hint("leave out --dead-letter-format (NDJSON dead letters keep any record)")),
+        None => Ok(()),
+    }
+}
+
+/// The files each input's outcomes go to.
+struct OutputFiles<'a> {
+    dead_letters: &'a [PathBuf],
+    dead_letter_format: DeadLetterFormat,
+    /// When the mapping can drop properties.
+    warnings: Option<&'a [PathBuf]>,
+    /// The --emit-requests file, which no checkpoint may take.
+    emit: Option<&'a Path>,
+}
+
+/// Creates an input's dead-letter file in the format asked for.
+fn create_dead_letters(
+    path: &Path,
+    checked: &Checked,
+    format: DeadLetterFormat,
+) -> std::io::Result<DeadLetters> {
+    let preamble = &checked.preamble;
+    match (format, preamble.delimiter, &preamble.header) {
+        (DeadLetterFormat::Csv, Some(delimiter), Some(header)) => {
+            // The delimiter came from one byte of the mapping or file name.
+            let delimiter = u8::try_from(delimiter).unwrap_or(b',');
+            let layout = CsvLayout::new(checked.codec, delimiter);
+            DeadLetters::create_csv(path, layout, header)
+        }
+        _ => DeadLetters::create(path, preamble),
+    }
+}
+
+/// An input of the run with its recorder, waiting for its turn.
+struct Pending {
+    path: PathBuf,
+    input: Option<source::Input>,
+    recorder: Arc<Recorder>,
+    /// What reading it showed about the mapping.
+    warnings: Vec<String>,
+    /// Its warnings file, when the mapping lets properties be dropped.
+    dropped: Option<Warnings>,
+    /// Its records an earlier run of the same command finished.
+    done: Done,
+}
+
+/// Creates each input's dead-letter file and recorder. A known shortcoming:
+/// every dead-letter file stays open until the run ends (delivery may
+/// still reject rows of an input the reader has left), so a run of more
+/// inputs than the open-file limit allows (often 1024) fails here.
+fn start_inputs(
+    args: &ImportArgs,
+    checked: Vec<Checked>,
+    files: &OutputFiles<'_>,
+    stats: &Arc<Stats>,
+    cancel: &CancellationToken,
+) -> Result<Vec<Pending>, Failure> {
+    let ledger = Arc::new(Ledger::default());
+    let count = checked.len();
+    let mut pending: Vec<Pending> = Vec::with_capacity(checked.len());
+    for (index, (checked, path)) in checked.into_iter().zip(files.dead_letters).enumerate() {
+        let start = match start_input(args, &checked, path, files, count) {
+            Ok(start) => start,
+            Err(failure) => {
+                // Leave no empty dead-letter file of the inputs before.
+                drop_pending(pending);
+                return Err(failure);
+            }
+        };
+        let dropped = match files.warnings.and_then(|paths| paths.get(index)) {
+            None => None,
+            Some(path) => match Warnings::create(path) {
+                Ok(file) => Some(file),
+                Err(e) => {
+                    drop_pending(pending);
+                    return Err(Failure::before_sending(format!(
+                        "cannot create the warnings file {}: {e}",
+                        path.display()
+                    )));
+                }
+            },
+        };
+        let recorder = Recorder::new(
+            stats.clone(),
+            index,
+            start.dead_letters,
+            checked.codec,
+            ledger.clone(),
+            cancel.clone(),
+        );
+        pending.push(Pending {
+            path: checked.path,
+            input: checked.input,
+            recorder: Arc::new(recorder.with_checkpoint(start.journal)),
+            warnings: Vec::new(),
+            dropped,
+            done: start.done,
+        });
+    }
+    Ok(pending)
+}
+
+/// Opens one input's dead-letter file, and its checkpoint when it keeps
+/// one: resuming an interrupted run of the same command where it stopped.
+fn start_input(
+    args: &ImportArgs,
+    checked: &Checked,
+    dead_letter: &Path,
+    files: &OutputFiles<'_>,
+    inputs: usize,
+) -> Result<resume::Start, Failure> {
+    let checkpoint = resume::plan(args, &checked.path, inputs, dead_letter, files.emit)?;
+    if let Some(checkpoint) = checkpoint {
+        return resume::start(
+            args,
+            &checked.path,
+            &checkpoint,
+            dead_letter,
+            &checked.preamble,
+        );
+    }
+    let dead_letters = create_dead_letters(dead_letter, checked, files.dead_letter_format)
+        .map_err(|e| {
+            Failure::before_sending(format!(
+                "cannot create the dead-letter file {}: {e}",
+                dead_letter.display()
+            ))
+        })?;
+    Ok(resume::Start {
+        dead_letters,
+        journal: None,
+        done: Done::default(),
+    })
+}
+
+/// Closes the dead-letter files of a run that never started (each holds
+/// its preamble only, so it is removed).
+fn drop_pending(pending: Vec<Pending>) {
+    for p in pending {
+        if let Ok(mut recorder) = Arc::try_unwrap(p.recorder) {
+            if let Some(checkpoint) = recorder.checkpoint.take() {
+                // Kept as it was: nothing was done in this run.
+                resume::close_checkpoint(checkpoint, false);
+            }
+            let _ = recorder.into_dead_letters().finish();
+        }
+        if let Some(file) = p.dropped {
+            let _ = file.finish();
+        }
+    }
+}
+
+/// Closes the warnings files (removing empty ones) and says where the
+/// others are.
+fn finish_warnings(files: Vec<Option<Warnings>>) -> Result<(), Failure> {
+    let mut failed = Ok(());
+    for file in files.into_iter().flatten() {
+        let path = file.path().to_path_buf();
+        match file.finish() {
+            Ok(0) => {}
+            Ok(n) => crate::say!("{n} dropped properties are listed in {}", path.display()),
+            Err(e) => {
+                failed = Err(Failure::during_run(format!(
+                    "closing the warnings file {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+    failed
+}
+
+/// The bytes of all inputs, for the progress estimate; unknown when one is
+/// standard input.
+fn total_bytes(paths: &[PathBuf]) -> Option<u64> {
+    paths
+        .iter()
+        .map(|path| {
+            if source::is_stdin(path) {
+                return None;
+            }
+            std::fs::metadata(path).map(|m| m.len()).ok()
+        })
+        .sum()
 }
 
 /// Delivery settings from the command line, checked.
@@ -183,22 +443,17 @@ enum Ended {
     OutOfTime,
 }
 
-/// What bounds a run besides its input: records an earlier run finished,
-/// and a deadline.
-struct RunLimits<'a> {
-    done: &'a Done,
-    max_runtime: Option<Duration>,
-}
-
-/// Reads the input on its own thread and delivers (or, in a dry run,
-/// only counts) what it builds.
+/// Reads the inputs, one after another, on their own thread and delivers
+/// (or, in a dry run, only counts) what they build, through one delivery:
+/// rows of the same customer go out in the order of the inputs.
 fn pipeline(
-    input: &mut source::Input,
+    pending: &mut [Pending],
+    opener: &Opener<'_>,
     settings: Option<Settings>,
-    recorder: Arc<Recorder>,
+    stats: &Arc<Stats>,
     emit: Option<BufWriter<File>>,
     cancel: CancellationToken,
-    limits: RunLimits<'_>,
+    max_runtime: Option<Duration>,
 ) -> Result<Ended, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -206,43 +461,52 @@ fn pipeline(
         .build()
         .map_err(|e| Failure::before_sending(format!("cannot start the runtime: {e}")))?;
     let interrupted = Arc::new(AtomicBool::new(false));
+    let recorders = pending
+        .iter()
+        .map(|p| Arc::downgrade(&p.recorder))
+        .collect();
     runtime.spawn(watch_signals(
         cancel.clone(),
         interrupted.clone(),
-        Arc::downgrade(&recorder),
+        stats.clone(),
+        recorders,
     ));
     let out_of_time = Arc::new(AtomicBool::new(false));
-    if let Some(limit) = limits.max_runtime {
+    if let Some(limit) = max_runtime {
         runtime.spawn(resume::deadline(limit, cancel.clone(), out_of_time.clone()));
     }
     let (tx, rx) = mpsc::channel::<Job>(1024);
     let dry_run = settings.is_none();
     let delivery = settings.map(|settings| {
-        let outcomes: Arc<dyn deliver::Outcomes> = recorder.clone();
-        let stats = recorder.stats.clone();
+        let recorders = pending.iter().map(|p| p.recorder.clone()).collect();
+        let outcomes: Arc<dyn deliver::Outcomes> = Arc::new(Recorders(recorders));
         runtime.spawn(deliver::deliver(
             rx,
             settings,
-            stats,
+            stats.clone(),
             outcomes,
             cancel.clone(),
         ))
     });
     let read_result = std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
-            let stop = Stopping {
+            let mut reading = Reading {
+                tx,
+                emit,
+                dry_run,
                 cancel: &cancel,
-                done: limits.done,
             };
-            read_input(input, &recorder, tx, emit, dry_run, stop)
+            reading.all(pending, opener, stats)
         });
         reader
             .join()
-            .unwrap_or_else(|_| Err("the reader thread panicked".to_string()))
+            .unwrap_or_else(|_| Err(ReadFailure::Output("the reader thread panicked".into())))
     });
-    if read_result.is_err() {
-        // The reader failed (an unreadable input, an unwritable output):
-        // what is still queued must not be sent as if all were well.
+    if let Err(ReadFailure::Output(_)) = read_result {
+        // An output could not be written: what is still queued must not
+        // be sent as if all were well. (An input that ends in an error,
+        // such as a cut gzip file, leaves whole rows before it: those
+        // are delivered, then the run fails.)
         cancel.cancel();
     }
     let delivered = match delivery {
@@ -250,7 +514,9 @@ fn pipeline(
         None => Ok(()),
     };
     runtime.shutdown_timeout(Duration::from_secs(1));
-    read_result.map_err(Failure::during_run)?;
+    read_result.map_err(|failure| match failure {
+        ReadFailure::Input(message) | ReadFailure::Output(message) => Failure::during_run(message),
+    })?;
     if interrupted.load(Ordering::Relaxed) {
         return Ok(Ended::Stopped(Stop::Interrupted));
     }
@@ -266,11 +532,12 @@ fn pipeline(
 /// The first SIGINT, SIGTERM or SIGHUP stops the run gracefully: reading
 /// stops, requests in flight get a grace period, files are closed, the
 /// summary is printed. A second one exits at once, between whole writes of
-/// the dead-letter file and the checkpoint (both unbuffered).
+/// the dead-letter files and the checkpoints (all unbuffered).
 async fn watch_signals(
     cancel: CancellationToken,
     interrupted: Arc<AtomicBool>,
-    recorder: Weak<Recorder>,
+    stats: Arc<Stats>,
+    recorders: Vec<Weak<Recorder>>,
 ) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
@@ -292,10 +559,9 @@ async fn watch_signals(
             crate::say!("interrupted: finishing requests in flight (signal again to stop at once)");
         }
     }
-    let Some(recorder) = recorder.upgrade() else {
-        std::process::exit(i32::from(code::INTERRUPTED));
-    };
-    let stats = &recorder.stats;
+    // Held until the process ends: no entry is half written when it does.
+    let recorders: Vec<Arc<Recorder>> = recorders.iter().filter_map(Weak::upgrade).collect();
+    let _held: Vec<_> = recorders.iter().map(|recorder| recorder.hold()).collect();
     let (read, upserted, dead, blank, not_sent) = (
         Stats::get(&stats.read),
         Stats::get(&stats.upserted),
@@ -310,122 +576,250 @@ async fn watch_signals(
          {blank} skipped blank, {not_sent} not sent, {unknown} queued or in flight with no \
          outcome recorded (an upsert is safe to send again)"
     );
-    recorder.exit_now(code::INTERRUPTED);
+    std::process::exit(i32::from(code::INTERRUPTED));
 }
 
-/// What the reader checks before each record: whether the run is
-/// stopping, and whether an earlier run finished the record.
-struct Stopping<'a> {
-    cancel: &'a CancellationToken,
-    done: &'a Done,
+/// Why the reader stopped early.
+enum ReadFailure {
+    /// An input could not be read on (opened again, decompressed, read).
+    Input(String),
+    /// An output could not be written, or the reader failed.
+    Output(String),
 }
 
-/// The reader thread: every record becomes a job, a dead letter or a blank.
-fn read_input(
-    input: &mut source::Input,
-    recorder: &Recorder,
+/// The reader thread's side of the run.
+struct Reading<'a> {
     tx: mpsc::Sender<Job>,
-    mut emit: Option<BufWriter<File>>,
+    emit: Option<BufWriter<File>>,
     dry_run: bool,
-    stop: Stopping<'_>,
-) -> Result<(), String> {
-    let stats = &recorder.stats;
-    let mut emit_error = None;
-    let mut seq = 0;
-    let mut visit = |item: Item<'_>| {
-        if stop.cancel.is_cancelled() || recorder.write_failed.load(Ordering::Relaxed) {
-            return ControlFlow::Break(());
+    /// Fired by a signal, the deadline or an output that failed.
+    cancel: &'a CancellationToken,
+}
+
+impl Reading<'_> {
+    /// Reads every input in turn, until all are read or the run stops.
+    fn all(
+        &mut self,
+        pending: &mut [Pending],
+        opener: &Opener<'_>,
+        stats: &Stats,
+    ) -> Result<(), ReadFailure> {
+        let mut done_bytes = 0;
+        let mut result = Ok(());
+        for (index, p) in pending.iter_mut().enumerate() {
+            let mut input = match p.input.take() {
+                Some(input) => input,
+                None => match opener.open(&p.path) {
+                    Ok(input) => input,
+                    Err(failure) => {
+                        result = Err(ReadFailure::Input(failure.message));
+                        break;
+                    }
+                },
+            };
+            input.set_ledger(p.recorder.ledger.clone(), index);
+            let read = self.one(
+                &mut input,
+                &p.recorder,
+                p.dropped.as_mut(),
+                (index, &p.done),
+                done_bytes,
+            );
+            p.warnings = input.warnings();
+            if let Err(e) = read {
+                result = Err(e);
+                break;
+            }
+            if self.stopped(&p.recorder) {
+                break;
+            }
+            done_bytes += std::fs::metadata(&p.path).map_or(0, |m| m.len());
+            stats.bytes_read.store(done_bytes, Ordering::Relaxed);
         }
-        Stats::bump(&stats.read);
-        seq += 1;
-        if stop.done.contains(seq) {
-            Stats::bump(&stats.already_done);
-            return ControlFlow::Continue(());
+        let flushed = self.flush_emit().map_err(ReadFailure::Output);
+        result.and(flushed)
+    }
+
+    fn stopped(&self, recorder: &Recorder) -> bool {
+        self.cancel.is_cancelled()
+            || recorder.write_failed.load(Ordering::Relaxed)
+            || (!self.dry_run && self.tx.is_closed())
+    }
+
+    fn flush_emit(&mut self) -> Result<(), String> {
+        match self.emit.as_mut() {
+            Some(writer) => writer
+                .flush()
+                .map_err(|e| format!("writing --emit-requests: {e}")),
+            None => Ok(()),
         }
-        match item {
-            Item::Blank => recorder.blank(seq),
-            Item::Rejected {
-                line,
-                raw,
-                rejection,
-                source_line,
-            } => recorder.rejected(seq, line, raw, &rejection, source_line),
-            Item::Built {
-                line,
-                key,
-                body,
-                raw,
-                source_line,
-            } => {
-                if let Some(writer) = emit.as_mut() {
-                    if let Err(e) = writer
-                        .write_all(body)
-                        .and_then(|()| writer.write_all(b"\n"))
-                    {
-                        // The file no longer says what was sent: stop.
-                        emit_error = Some(e);
+    }
+
+    /// Reads one input: every record becomes a job, a dead letter or a
+    /// blank, or is skipped when an earlier run finished it. `done_bytes`
+    /// are the bytes of the inputs before it.
+    fn one(
+        &mut self,
+        input: &mut source::Input,
+        recorder: &Recorder,
+        mut dropped_file: Option<&mut Warnings>,
+        (index, done): (usize, &Done),
+        done_bytes: u64,
+    ) -> Result<(), ReadFailure> {
+        let stats = &recorder.stats;
+        // An output that failed: the run stops, since it no longer says
+        // what was sent.
+        let mut output_error = None;
+        let (tx, emit, dry_run) = (&self.tx, &mut self.emit, self.dry_run);
+        let cancel = self.cancel;
+        // The record's number in reading order, blank lines included: what
+        // the checkpoint records.
+        let mut seq = 0;
+        let mut visit = |item: Item<'_>| {
+            if cancel.is_cancelled() || recorder.write_failed.load(Ordering::Relaxed) {
+                return ControlFlow::Break(());
+            }
+            recorder.count(|stats| &stats.read);
+            seq += 1;
+            if done.contains(seq) {
+                recorder.count(|stats| &stats.already_done);
+                return ControlFlow::Continue(());
+            }
+            match item {
+                Item::Blank => recorder.blank(seq),
+                Item::Rejected {
+                    line,
+                    raw,
+                    rejection,
+                    source_line,
+                } => recorder.rejected(seq, line, raw, &rejection, source_line),
+                Item::Built {
+                    line,
+                    key,
+                    body,
+                    dropped,
+                    raw,
+                    source_line,
+                } => {
+                    let noted = match dropped_file.as_mut() {
+                        Some(file) => note_dropped(file, recorder, line, source_line, dropped)
+                            .map_err(|e| format!("writing the warnings file: {e}")),
+                        None => Ok(()),
+                    };
+                    // Emitted only once noted: the file lists what is sent.
+                    let emitted = noted.and_then(|()| match emit.as_mut() {
+                        Some(writer) => writer
+                            .write_all(body)
+                            .and_then(|()| writer.write_all(b"\n"))
+                            .map_err(|e| format!("writing --emit-requests: {e}")),
+                        None => Ok(()),
+                    });
+                    if let Err(e) = emitted {
+                        output_error = Some(e);
+                        Stats::bump(&stats.not_sent);
+                        return ControlFlow::Break(());
+                    }
+                    if dry_run {
+                        recorder.count(|stats| &stats.upserted);
+                        recorder.note_delivered(server_trim(key), line);
+                        return ControlFlow::Continue(());
+                    }
+                    let job = Job {
+                        line,
+                        seq,
+                        key: server_trim(key).into(),
+                        body: body.to_vec(),
+                        raw: raw.to_vec(),
+                        source_line,
+                        input: index,
+                    };
+                    if tx.blocking_send(job).is_err() {
+                        // Delivery stopped (fatal error or interruption).
                         Stats::bump(&stats.not_sent);
                         return ControlFlow::Break(());
                     }
                 }
-                if dry_run {
-                    Stats::bump(&stats.upserted);
-                    recorder.ledger.note_delivered(server_trim(key), line);
-                    return ControlFlow::Continue(());
-                }
-                let job = Job {
-                    line,
-                    seq,
-                    key: server_trim(key).into(),
-                    body: body.to_vec(),
-                    raw: raw.to_vec(),
-                    source_line,
-                };
-                if tx.blocking_send(job).is_err() {
-                    // Delivery stopped (fatal error or interruption).
-                    Stats::bump(&stats.not_sent);
-                    return ControlFlow::Break(());
-                }
             }
+            ControlFlow::Continue(())
+        };
+        let mut progress = |bytes: u64| {
+            stats
+                .bytes_read
+                .store(done_bytes + bytes, Ordering::Relaxed)
+        };
+        let read = input
+            .read_all(&mut visit, &mut progress)
+            .map_err(|e| ReadFailure::Input(format!("reading {}: {e}", input.preamble.input)));
+        match output_error {
+            Some(e) => Err(ReadFailure::Output(e)),
+            None => read,
         }
-        ControlFlow::Continue(())
-    };
-    let mut progress = |bytes: u64| stats.bytes_read.store(bytes, Ordering::Relaxed);
-    let read = input
-        .read_all(&mut visit, &mut progress)
-        .map_err(|e| format!("reading the input: {e}"));
-    drop(tx);
-    if let Some(mut writer) = emit {
-        writer
-            .flush()
-            .map_err(|e| format!("writing --emit-requests: {e}"))?;
     }
-    if let Some(e) = emit_error {
-        return Err(format!("writing --emit-requests: {e}"));
+}
+
+/// Notes the properties a row goes without (usually none) in the input's
+/// warnings file and the counters.
+fn note_dropped(
+    file: &mut Warnings,
+    recorder: &Recorder,
+    line: u64,
+    source_line: Option<u64>,
+    dropped: &[Dropped],
+) -> std::io::Result<()> {
+    if dropped.is_empty() {
+        return Ok(());
     }
-    read
+    file.write(line, source_line, dropped)?;
+    recorder.count(|stats| &stats.rows_with_dropped);
+    for _ in dropped {
+        recorder.count(|stats| &stats.properties_dropped);
+    }
+    Ok(())
 }
 
 /// Closes the files, prints the summary and decides the exit code.
 fn finish(
     outcome: Result<Ended, Failure>,
-    recorder: Arc<Recorder>,
+    recorders: Vec<Arc<Recorder>>,
+    stats: &Stats,
     started: Instant,
     args: &ImportArgs,
-    dead_letter_path: &Path,
+    paths: &[PathBuf],
 ) -> Result<u8, Failure> {
-    let mut recorder = Arc::try_unwrap(recorder)
-        .unwrap_or_else(|_| unreachable!("every task holding the recorder has ended"));
-    let checkpoint = recorder.checkpoint.take();
-    let write_failed = recorder.write_failed.load(Ordering::Relaxed);
-    let stats = recorder.stats.clone();
-    let superseded = recorder.ledger.superseded();
-    let dead_letters = recorder.into_dead_letters().finish();
-    let summary = Summary::new(&stats, started.elapsed(), args.dry_run);
-    summary.print(
-        dead_letter_path,
-        dead_letters.as_ref().ok().copied().unwrap_or(0),
-    );
+    let several = recorders.len() > 1;
+    let mut superseded = 0;
+    let mut write_failed = false;
+    let mut close_error = None;
+    let mut entries = 0;
+    let mut lines = Vec::new();
+    let mut only_path = None;
+    let complete = matches!(outcome, Ok(Ended::Completed));
+    for (recorder, path) in recorders.into_iter().zip(paths) {
+        let mut recorder = Arc::try_unwrap(recorder)
+            .unwrap_or_else(|_| unreachable!("every task holding the recorder has ended"));
+        if let Some(checkpoint) = recorder.checkpoint.take() {
+            resume::close_checkpoint(checkpoint, complete);
+        }
+        write_failed |= recorder.write_failed.load(Ordering::Relaxed);
+        superseded = recorder.ledger.superseded();
+        let own = Summary::new(&recorder.own, started.elapsed(), args.dry_run);
+        let dead_letters = recorder.into_dead_letters();
+        let dead_letter_path = dead_letters.path().to_path_buf();
+        match dead_letters.finish() {
+            Ok(n) => entries += n,
+            Err(e) => close_error = Some((dead_letter_path.clone(), e)),
+        }
+        if several {
+            lines.push(own.input_line(path, &dead_letter_path));
+        }
+        only_path = Some(dead_letter_path);
+    }
+    let summary = Summary::new(stats, started.elapsed(), args.dry_run);
+    for line in &lines {
+        crate::say!("{line}");
+    }
+    let shown_path = if several { None } else { only_path };
+    summary.print(shown_path.as_deref(), entries);
     if superseded > 0 {
         crate::say!(
             "warning: {superseded} rows were accepted after an earlier row of the same customer \
@@ -433,19 +827,16 @@ fn finish(
              row's values back over theirs (see \"The dead-letter workflow\" in the README)"
         );
     }
-    if let Err(e) = dead_letters {
+    if let Some((path, e)) = close_error {
         return Err(Failure::during_run(format!(
-            "closing the dead-letter file: {e}"
+            "closing the dead-letter file {}: {e}",
+            path.display()
         )));
     }
     if write_failed {
         return Err(Failure::during_run(
             "some rejected rows could not be written to the dead-letter file",
         ));
-    }
-    let complete = matches!(outcome, Ok(Ended::Completed));
-    if let Some(checkpoint) = checkpoint {
-        resume::close_checkpoint(checkpoint, complete);
     }
     match outcome? {
         Ended::Stopped(Stop::Fatal { message, hint }) => {
@@ -466,9 +857,7 @@ fn finish(
             Ok(code::OUT_OF_TIME)
         }
         // Entries an earlier run wrote count too: the job is not clean.
-        Ended::Completed if dead_letters.as_ref().is_ok_and(|&entries| entries > 0) => {
-            Ok(code::PARTIAL)
-        }
+        Ended::Completed if entries > 0 => Ok(code::PARTIAL),
         Ended::Completed => Ok(code::OK),
     }
 }

@@ -1,7 +1,7 @@
-//! Where each record's final outcome is recorded: the counters, the
-//! dead-letter file and the checkpoint.
+//! Where each record's final outcome is recorded: the counters (of the run
+//! and of its input), the input's dead-letter file and its checkpoint.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::checkpoint::{Journal, Outcome};
@@ -9,13 +9,21 @@ use crate::dead_letter::{DeadLetters, Entry};
 use crate::deliver::{Failure, Job, Outcomes};
 use crate::input::decode::RecordCodec;
 use crate::stats::Stats;
-use crate::supersede::Ledger;
+use crate::supersede::{position, Ledger};
 use crate::transform::Rejection;
 use tokio_util::sync::CancellationToken;
 
-/// Records outcomes for the reader (rejected rows) and for delivery.
+/// Records the outcomes of one input's rows, for the reader (rejected
+/// rows) and for delivery.
 pub struct Recorder {
+    /// The whole run's counters.
     pub stats: Arc<Stats>,
+    /// This input's counters (its `not_sent` stays 0: delivery counts
+    /// unsent jobs in the run's counters only; the input's own is what its
+    /// other counts leave of its rows read).
+    pub own: Stats,
+    /// The input's place among the inputs of the run.
+    index: usize,
     dead_letters: DeadLetters,
     /// Turns a record as parsed back into the input's bytes.
     codec: RecordCodec,
@@ -31,17 +39,22 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// The recorder of input number `index`; `ledger` is the run's.
     pub fn new(
         stats: Arc<Stats>,
+        index: usize,
         dead_letters: DeadLetters,
         codec: RecordCodec,
+        ledger: Arc<Ledger>,
         halt: CancellationToken,
     ) -> Self {
         Recorder {
             stats,
+            own: Stats::default(),
+            index,
             dead_letters,
             codec,
-            ledger: Arc::default(),
+            ledger,
             halt,
             write_failed: AtomicBool::new(false),
             checkpoint: None,
@@ -53,7 +66,7 @@ impl Recorder {
         self
     }
 
-    /// Record `seq` reached its final outcome.
+    /// Record `seq` of this input reached its final outcome.
     fn checkpoint(&self, seq: u64, outcome: Outcome) {
         if let Some(journal) = &self.checkpoint {
             journal.record(seq, outcome);
@@ -62,16 +75,19 @@ impl Recorder {
 
     /// A blank line, skipped.
     pub fn blank(&self, seq: u64) {
-        Stats::bump(&self.stats.skipped_blank);
+        self.count(|stats| &stats.skipped_blank);
         self.checkpoint(seq, Outcome::Blank);
     }
 
-    /// Exits at once with `code`, between whole writes: no dead-letter
-    /// entry or checkpoint entry is left half written.
-    pub fn exit_now(&self, code: u8) -> ! {
-        let _dead_letters = self.dead_letters.hold();
-        let _checkpoint = self.checkpoint.as_ref().map(Journal::hold);
-        std::process::exit(i32::from(code))
+    /// Bumps the counter `which` of the run and of this input.
+    pub fn count(&self, which: fn(&Stats) -> &AtomicU64) {
+        Stats::bump(which(&self.stats));
+        Stats::bump(which(&self.own));
+    }
+
+    /// A row of this input was delivered (or, in a dry run, is valid).
+    pub fn note_delivered(&self, key: &str, line: u64) {
+        self.ledger.note_delivered(key, position(self.index, line));
     }
 
     /// A record refused before sending.
@@ -112,11 +128,11 @@ impl Recorder {
         });
         // Counted as dead-lettered only once it is in the file; a row the
         // file could not take was read and not sent.
-        let counter = match written {
-            Ok(()) => &self.stats.dead_lettered,
-            Err(_) => &self.stats.not_sent,
-        };
-        Stats::bump(counter);
+        match written {
+            Ok(()) => self.count(|stats| &stats.dead_lettered),
+            // `not_sent` of the run only: see `own`.
+            Err(_) => Stats::bump(&self.stats.not_sent),
+        }
         if let Err(error) = written {
             // Rows that cannot be kept must not be risked: stop the run.
             self.halt.cancel();
@@ -129,20 +145,47 @@ impl Recorder {
         }
     }
 
+    /// Holds this input's files so no dead-letter or checkpoint entry is
+    /// being written until the guard drops: taken before exiting at once.
+    pub fn hold(&self) -> impl Sized + '_ {
+        let dead_letters = self.dead_letters.hold();
+        let checkpoint = self.checkpoint.as_ref().map(Journal::hold);
+        (dead_letters, checkpoint)
+    }
+
     pub fn into_dead_letters(self) -> DeadLetters {
         self.dead_letters
     }
 }
 
-impl Outcomes for Recorder {
-    fn delivered(&self, job: Job, _attempts: u32) {
-        Stats::bump(&self.stats.upserted);
-        self.checkpoint(job.seq, Outcome::Upserted);
-        self.ledger.note_delivered(&job.key, job.line);
+/// The recorders of every input of the run, one per input; delivery's
+/// outcomes go to the recorder of the job's input.
+pub struct Recorders(pub Vec<Arc<Recorder>>);
+
+impl Outcomes for Recorders {
+    fn delivered(&self, job: Job, attempts: u32) {
+        if let Some(recorder) = self.0.get(job.input) {
+            recorder.delivered(job, attempts);
+        }
     }
 
     fn failed(&self, job: Job, failure: Failure) {
-        self.ledger.note_undelivered(&job.key, job.line);
+        if let Some(recorder) = self.0.get(job.input) {
+            recorder.failed(job, failure);
+        }
+    }
+}
+
+impl Outcomes for Recorder {
+    fn delivered(&self, job: Job, _attempts: u32) {
+        self.count(|stats| &stats.upserted);
+        self.checkpoint(job.seq, Outcome::Upserted);
+        self.note_delivered(&job.key, job.line);
+    }
+
+    fn failed(&self, job: Job, failure: Failure) {
+        let at = position(self.index, job.line);
+        self.ledger.note_undelivered(&job.key, at);
         let entry = Entry {
             line: job.line,
             reason: &failure.reason,

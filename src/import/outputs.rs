@@ -4,46 +4,114 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::ImportArgs;
+use super::source::is_stdin;
+use crate::cli::{DeadLetterFormat, ImportArgs};
 use crate::failure::Failure;
+use crate::input::compress::without_extension;
 
 /// The files a run writes.
 #[derive(Debug, Clone)]
 pub struct Outputs {
-    pub dead_letter: PathBuf,
+    /// One dead-letter file per input, in the order of the inputs.
+    pub dead_letters: Vec<PathBuf>,
+    /// One warnings file per input, beside its dead-letter file; written
+    /// only when the mapping lets a property be dropped.
+    pub warnings: Vec<PathBuf>,
     pub emit_requests: Option<PathBuf>,
 }
 
-/// Decides and checks the output paths of an import.
-pub fn plan(args: &ImportArgs) -> Result<Outputs, Failure> {
-    let dead_letter = match &args.dead_letter {
-        Some(path) => path.clone(),
-        None => default_dead_letter(&args.input, args.dry_run),
+/// Decides and checks the output paths of an import of `inputs`.
+/// `warnings`: whether the warnings files will be written.
+pub fn plan(args: &ImportArgs, inputs: &[PathBuf], warnings: bool) -> Result<Outputs, Failure> {
+    let dead_letters = dead_letter_paths(args, inputs)?;
+    let run = if args.dry_run { "dry-run." } else { "" };
+    let warning_paths: Vec<PathBuf> = inputs
+        .iter()
+        .zip(&dead_letters)
+        .map(|(input, dead_letter)| {
+            let named = sibling(input, &format!("{run}warnings.ndjson"));
+            dead_letter.with_file_name(named.file_name().unwrap_or_default())
+        })
+        .collect();
+    let mut taken: Vec<(&Path, &str)> = inputs
+        .iter()
+        .filter(|input| !is_stdin(input))
+        .map(|input| (input.as_path(), "an input"))
+        .collect();
+    taken.push((args.mapping.as_path(), "the mapping"));
+    let is_ours: fn(&Path) -> bool = match args.dead_letter_format {
+        DeadLetterFormat::Ndjson => |path| starts_with(path, DEAD_LETTER_MARK),
+        DeadLetterFormat::Csv => is_csv_dead_letter,
     };
-    let mut taken = vec![
-        (args.input.as_path(), "the input"),
-        (args.mapping.as_path(), "the mapping"),
-    ];
-    refuse_taken(&dead_letter, "--dead-letter", &taken)?;
-    refuse_foreign(&dead_letter, "--dead-letter", DEAD_LETTER_MARK)?;
+    for dead_letter in &dead_letters {
+        refuse_taken(dead_letter, "--dead-letter", &taken)?;
+        refuse_unless(dead_letter, "--dead-letter", is_ours)?;
+        taken.push((
+            dead_letter.as_path(),
+            "the dead-letter file of another input",
+        ));
+    }
+    for path in warning_paths.iter().filter(|_| warnings) {
+        refuse_taken(path, "the warnings file", &taken)?;
+        refuse_foreign(path, "the warnings file", super::warnings::MARK)?;
+        taken.push((path.as_path(), "the warnings file of another input"));
+    }
     if let Some(emit) = &args.emit_requests {
-        taken.push((dead_letter.as_path(), "the dead-letter file"));
         refuse_taken(emit, "--emit-requests", &taken)?;
         refuse_foreign(emit, "--emit-requests", EMITTED_MARK)?;
     }
     Ok(Outputs {
-        dead_letter,
+        dead_letters,
+        warnings: warning_paths,
         emit_requests: args.emit_requests.clone(),
     })
 }
 
-/// `<input stem>.dead-letter.ndjson` beside the input; a dry run's is
-/// `<input stem>.dry-run.dead-letter.ndjson`, so that checking a file never
-/// replaces the rows an earlier live run could not deliver.
-fn default_dead_letter(input: &Path, dry_run: bool) -> PathBuf {
-    let stem = input.file_stem().unwrap_or_default().to_string_lossy();
-    let run = if dry_run { ".dry-run" } else { "" };
-    input.with_file_name(format!("{stem}{run}.dead-letter.ndjson"))
+/// Each input's dead-letter file: `--dead-letter` for a single input;
+/// with several, `--dead-letter` must be a directory, which then receives
+/// each input's default name (a directory works for one input too).
+fn dead_letter_paths(args: &ImportArgs, inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let format = args.dead_letter_format;
+    let named = |input: &PathBuf| default_dead_letter(input, args.dry_run, format);
+    match &args.dead_letter {
+        Some(dir) if dir.is_dir() => Ok(inputs
+            .iter()
+            .map(|input| dir.join(named(input).file_name().unwrap_or_default()))
+            .collect()),
+        Some(file) if inputs.len() == 1 => Ok(vec![file.clone()]),
+        Some(file) => Err(Failure::before_sending(format!(
+            "--dead-letter {} names one file, but there are {} inputs",
+            file.display(),
+            inputs.len()
+        ))
+        .with_hint("pass an existing directory: each input's dead letters go there by name")),
+        None => Ok(inputs.iter().map(named).collect()),
+    }
+}
+
+/// `<input stem>.dead-letter.ndjson` (or `.csv`) beside the input (under
+/// any `.gz` or `.zst`); `stdin.dead-letter.ndjson` in the current
+/// directory for `-`. A dry run's is `<stem>.dry-run.dead-letter.ndjson`,
+/// so that checking a file never replaces the rows an earlier live run
+/// could not deliver.
+pub fn default_dead_letter(input: &Path, dry_run: bool, format: DeadLetterFormat) -> PathBuf {
+    let run = if dry_run { "dry-run." } else { "" };
+    let extension = match format {
+        DeadLetterFormat::Ndjson => "ndjson",
+        DeadLetterFormat::Csv => "csv",
+    };
+    sibling(input, &format!("{run}dead-letter.{extension}"))
+}
+
+/// `<input stem>.<suffix>` beside the input, or in the current directory
+/// for standard input.
+pub fn sibling(input: &Path, suffix: &str) -> PathBuf {
+    if is_stdin(input) {
+        return PathBuf::from(format!("stdin.{suffix}"));
+    }
+    let plain = without_extension(input);
+    let stem = plain.file_stem().unwrap_or_default().to_string_lossy();
+    input.with_file_name(format!("{stem}.{suffix}"))
 }
 
 pub(super) fn refuse_taken(
@@ -71,6 +139,12 @@ const EMITTED_MARK: &[u8] = b"{\"primary_key\"";
 /// start with `mark` (so this tool did not write it): overwriting it would
 /// destroy someone's data.
 pub(super) fn refuse_foreign(path: &Path, flag: &str, mark: &[u8]) -> Result<(), Failure> {
+    refuse_unless(path, flag, |path| starts_with(path, mark))
+}
+
+/// Refuses a link, and an existing non-empty regular file that `is_ours`
+/// does not recognise.
+fn refuse_unless(path: &Path, flag: &str, is_ours: impl Fn(&Path) -> bool) -> Result<(), Failure> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
@@ -86,10 +160,33 @@ pub(super) fn refuse_foreign(path: &Path, flag: &str, mark: &[u8]) -> Result<(),
     if meta.file_type().is_symlink() {
         return refuse("is a symbolic link");
     }
-    if meta.is_file() && meta.len() > 0 && !starts_with(path, mark) {
+    if meta.is_file() && meta.len() > 0 && !is_ours(path) {
         return refuse("exists and was not written by laudspeaker-import");
     }
     Ok(())
+}
+
+/// Whether the file's first line (in UTF-8, or UTF-16 by its mark) ends
+/// with the two names a CSV dead-letter file adds to the header.
+fn is_csv_dead_letter(path: &Path) -> bool {
+    use crate::dead_letter_csv::{LINE_COLUMN, REASON_COLUMN};
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read =
+        std::fs::File::open(path).and_then(|file| file.take(64 * 1024).read_to_end(&mut head));
+    if read.is_err() {
+        return false;
+    }
+    let encoding = encoding_rs::Encoding::for_bom(&head).map_or(encoding_rs::UTF_8, |(e, _)| e);
+    let (text, _) = encoding.decode_with_bom_removal(&head);
+    let first = text.lines().next().unwrap_or_default();
+    let Some(rest) = first.trim_end_matches('\r').strip_suffix(REASON_COLUMN) else {
+        return false;
+    };
+    // One delimiter between the two names.
+    let mut before = rest.chars();
+    before.next_back();
+    before.as_str().ends_with(LINE_COLUMN)
 }
 
 fn starts_with(path: &Path, mark: &[u8]) -> bool {
@@ -102,7 +199,7 @@ fn starts_with(path: &Path, mark: &[u8]) -> bool {
 /// Whether two paths name one file: the same text, the same place once
 /// `.`, `..` and links are resolved (also for a file not yet created), or
 /// the same inode (hard links).
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
     if a == b {
         return true;
     }

@@ -98,6 +98,7 @@ pub fn open(
         builder,
         preamble,
         codec,
+        compressed: None,
     })
 }
 

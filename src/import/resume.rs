@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::{self, Done, Header, Identity, Journal, Resumed, MARK, VERSION};
-use crate::cli::ImportArgs;
+use crate::cli::{DeadLetterFormat, ImportArgs};
 use crate::dead_letter::{DeadLetters, Preamble};
 use crate::failure::Failure;
 
@@ -25,32 +25,53 @@ pub struct Start {
     pub done: Done,
 }
 
-/// The checkpoint path of this run, checked; `None` for a dry run, with
-/// `--no-checkpoint`, and for an input that is not a regular file (a pipe
-/// cannot be read again).
+/// The checkpoint path of `input` in this run of `inputs` inputs, checked;
+/// `None` for a dry run, with `--no-checkpoint`, for an input that is not a
+/// regular file (a pipe cannot be read again), and with CSV dead letters.
+///
+/// A known shortcoming: CSV dead-letter files cannot be resumed (the
+/// checkpoint keeps NDJSON ones only), so `--dead-letter-format csv` runs
+/// keep no checkpoint and a rerun sends every row again.
 pub fn plan(
     args: &ImportArgs,
+    input: &Path,
+    inputs: usize,
     dead_letter: &Path,
     emit: Option<&Path>,
 ) -> Result<Option<PathBuf>, Failure> {
     if args.dry_run || args.no_checkpoint {
         return Ok(None);
     }
-    let regular = std::fs::metadata(&args.input).is_ok_and(|meta| meta.is_file());
+    let regular = std::fs::metadata(input).is_ok_and(|meta| meta.is_file());
+    let csv = args.dead_letter_format == DeadLetterFormat::Csv;
     let path = match &args.checkpoint {
         Some(_) if !regular => {
             return Err(Failure::before_sending(format!(
                 "--checkpoint needs an input that can be read again, and {} is not a \
                  regular file",
-                args.input.display()
+                input.display()
             )))
         }
+        Some(_) if csv => {
+            return Err(Failure::before_sending(
+                "--checkpoint cannot resume CSV dead letters (--dead-letter-format csv)",
+            ))
+        }
+        Some(_) if inputs > 1 => {
+            return Err(Failure::before_sending(format!(
+                "--checkpoint names one file, but there are {inputs} inputs"
+            ))
+            .with_hint(
+                "leave it out: each input then keeps its own checkpoint beside its \
+                        dead-letter file",
+            ))
+        }
         Some(path) => path.clone(),
-        None if !regular => return Ok(None),
-        None => default_path(&args.input, dead_letter),
+        None if !regular || csv => return Ok(None),
+        None => default_path(input, dead_letter),
     };
     let mut taken = vec![
-        (args.input.as_path(), "the input"),
+        (input, "the input"),
         (args.mapping.as_path(), "the mapping"),
         (dead_letter, "the dead-letter file"),
     ];
@@ -63,8 +84,9 @@ pub fn plan(
 /// `<input stem>.checkpoint` beside the dead-letter file (beside the input
 /// when the dead-letter file is a device such as /dev/stdout).
 fn default_path(input: &Path, dead_letter: &Path) -> PathBuf {
-    let stem = input.file_stem().unwrap_or_default().to_string_lossy();
-    let name = format!("{stem}.checkpoint");
+    // `<stem>.checkpoint`, with any .gz or .zst left out of the stem.
+    let beside_input = super::outputs::sibling(input, "checkpoint");
+    let name = beside_input.file_name().unwrap_or_default();
     let device = std::fs::metadata(dead_letter).is_ok_and(|meta| !meta.is_file());
     if device {
         input.with_file_name(name)
@@ -73,29 +95,23 @@ fn default_path(input: &Path, dead_letter: &Path) -> PathBuf {
     }
 }
 
-/// Opens the dead-letter file and the checkpoint: a fresh run truncates
-/// both; a run resuming the checkpoint's run keeps the records it finished.
-/// A changed input or mapping is refused (exit 2) unless `--restart`.
+/// Opens `input`'s NDJSON dead-letter file and its checkpoint at `path`: a
+/// fresh run truncates both; a run resuming the checkpoint's run keeps the
+/// records it finished. A changed input or mapping is refused (exit 2)
+/// unless `--restart`.
 pub fn start(
     args: &ImportArgs,
-    checkpoint: Option<&Path>,
+    input: &Path,
+    path: &Path,
     dead_letter: &Path,
     preamble: &Preamble,
 ) -> Result<Start, Failure> {
-    let Some(path) = checkpoint else {
-        return Ok(Start {
-            dead_letters: create_dead_letters(dead_letter, preamble)?,
-            journal: None,
-            done: Done::default(),
-        });
-    };
-    let identity = Identity::of(&args.input, &args.mapping).map_err(|e| {
-        Failure::before_sending(format!("cannot read {}: {e}", args.input.display()))
-    })?;
+    let identity = Identity::of(input, &args.mapping)
+        .map_err(|e| Failure::before_sending(format!("cannot read {}: {e}", input.display())))?;
     let earlier = if args.restart {
         None
     } else {
-        earlier_run(path, &identity, args)?
+        earlier_run(path, &identity, input, &args.mapping)?
     };
     let (resumed, dead_letters, kept) = match earlier {
         Some((header, header_len)) => resume(path, &header, header_len, dead_letter, preamble)?,
@@ -107,7 +123,7 @@ pub fn start(
     };
     let header = Header {
         version: VERSION,
-        input: args.input.display().to_string(),
+        input: input.display().to_string(),
         mapping: args.mapping.display().to_string(),
         dead_letter: dead_letter.display().to_string(),
         dead_letter_preamble: checkpoint::preamble_hash_of(dead_letter),
@@ -136,7 +152,8 @@ pub fn start(
 fn earlier_run(
     path: &Path,
     identity: &Identity,
-    args: &ImportArgs,
+    input: &Path,
+    mapping: &Path,
 ) -> Result<Option<(Header, u64)>, Failure> {
     let restart_hint = "run the same command with --restart to start over (every record is \
                         sent again), or put back the files that run read";
@@ -154,7 +171,7 @@ fn earlier_run(
     if !changes.is_empty() {
         return Err(Failure::before_sending(format!(
             "{} changed since the interrupted run recorded in {} ({}); refusing to resume",
-            args.input.display(),
+            input.display(),
             path.display(),
             changes.join(", ")
         ))
@@ -163,7 +180,7 @@ fn earlier_run(
     if identity.mapping_hash != header.identity.mapping_hash {
         return Err(Failure::before_sending(format!(
             "the mapping {} changed since the interrupted run recorded in {}; refusing to resume",
-            args.mapping.display(),
+            mapping.display(),
             path.display()
         ))
         .with_hint(restart_hint));

@@ -8,18 +8,22 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::convert::{kind_of, parse_strict_json};
 use crate::dead_letter::Preamble;
+use crate::dead_letter_csv::{added_columns_start, LINE_COLUMN, REASON_COLUMN};
 use crate::failure::Failure;
-use crate::input::csv::{CsvReader, FieldProblem, Scratch};
+use crate::input::compress::{without_extension, Compression, Counted};
+use crate::input::csv::{CsvReader, CsvRecord, FieldProblem, Scratch};
 use crate::input::decode::{self, FieldText, RecordCodec};
 use crate::input::detect_format;
 use crate::input::ndjson::NdjsonReader;
 use crate::mapping::{Format, Mapping};
-use crate::transform::{BodyBuilder, RejectKind, Rejection};
+use crate::transform::{BodyBuilder, Built, Dropped, RejectKind, Rejection};
 
 pub(super) type Source = Box<dyn Read + Send>;
 
@@ -32,6 +36,8 @@ pub enum Item<'a> {
         line: u64,
         key: &'a str,
         body: &'a [u8],
+        /// Properties left out (`on_error = "drop_property"`).
+        dropped: &'a [Dropped],
         raw: &'a [u8],
         /// The line in the original input, when re-importing dead letters.
         source_line: Option<u64>,
@@ -52,6 +58,9 @@ pub struct Input {
     pub preamble: Preamble,
     /// How this input's records map back to its bytes.
     pub codec: RecordCodec,
+    /// Compressed bytes read so far, when the input is compressed: what
+    /// progress is measured in, since the file's size is compressed too.
+    pub(super) compressed: Option<Arc<AtomicU64>>,
 }
 
 pub(super) enum Reader {
@@ -60,6 +69,9 @@ pub(super) enum Reader {
         text: FieldText,
         /// Blank lines before the header, reported with the records.
         leading_blank: u64,
+        /// Set (to the delimiter) when the file is a CSV dead-letter file:
+        /// each record's last two columns are `_line` and `_reason`.
+        dead_letters: Option<u8>,
     },
     Ndjson {
         reader: NdjsonReader<Source>,
@@ -69,26 +81,103 @@ pub(super) enum Reader {
     Refeed(super::refeed::Refeed),
 }
 
-/// Opens `path` and binds `mapping` to it. Fails (exit 2) when the file as
-/// a whole cannot be read as declared or the mapping does not fit it.
-pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Input, Failure> {
-    let shown = path.display().to_string();
-    let file = File::open(path)
-        .map_err(|e| Failure::before_sending(format!("cannot open input {shown}: {e}")))?;
-    let mut file = BufReader::new(file);
+/// Opens `path` (`-`: standard input) and binds `mapping` to it; `format`
+/// (from the command line) wins over the mapping's and the extension.
+/// Fails (exit 2) when the input as a whole cannot be read as declared or
+/// the mapping does not fit it.
+pub fn open(
+    path: &Path,
+    mapping: &Mapping,
+    format: Option<Format>,
+    max_body_bytes: usize,
+) -> Result<Input, Failure> {
+    let stdin = is_stdin(path);
+    let shown = if stdin {
+        STDIN_SHOWN.to_string()
+    } else {
+        path.display().to_string()
+    };
+    let (mut file, compressed) = open_bytes(path, &shown)?;
     if let Some(preamble) = dead_letter_preamble(&mut file, &shown)? {
-        return super::refeed::open(Box::new(file), &preamble, mapping, max_body_bytes, &shown);
+        let mut input =
+            super::refeed::open(Box::new(file), &preamble, mapping, max_body_bytes, &shown)?;
+        input.compressed = compressed;
+        return Ok(input);
     }
-    let format = detect_format(mapping.source.format, path).ok_or_else(|| {
-        Failure::before_sending(format!("cannot tell the format of {shown}"))
-            .with_hint("set `format = \"csv\"` or `\"ndjson\"` under [source] in the mapping")
-    })?;
+    let format = format
+        .or(mapping.source.format)
+        .or_else(|| detect_format(None, path))
+        .ok_or_else(|| unknown_format(stdin, &shown))?;
     mapping.check_format(format).map_err(|errors| {
         Failure::before_sending(format!("the mapping does not fit {shown}:\n{errors}"))
     })?;
+    let mut input = open_records(file, path, &shown, mapping, format, max_body_bytes)?;
+    input.compressed = compressed;
+    Ok(input)
+}
+
+/// How standard input is named in messages and in the dead-letter preamble.
+pub const STDIN_SHOWN: &str = "<stdin>";
+
+/// Whether `path` means standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn unknown_format(stdin: bool, shown: &str) -> Failure {
+    if stdin {
+        Failure::before_sending("reading standard input (`-`) needs its format")
+            .with_hint("pass --format csv or --format ndjson, or set `format` under [source]")
+    } else {
+        Failure::before_sending(format!("cannot tell the format of {shown}")).with_hint(
+            "pass --format csv|ndjson, or set `format = \"csv\"` or `\"ndjson\"` under [source] \
+             in the mapping",
+        )
+    }
+}
+
+/// The input's bytes, decompressed when they are gzip or zstd, and the
+/// count of compressed bytes read (for progress) when they are.
+fn open_bytes(
+    path: &Path,
+    shown: &str,
+) -> Result<(BufReader<Source>, Option<Arc<AtomicU64>>), Failure> {
+    let raw: Source = if is_stdin(path) {
+        Box::new(io::stdin())
+    } else {
+        let file = File::open(path)
+            .map_err(|e| Failure::before_sending(format!("cannot open input {shown}: {e}")))?;
+        Box::new(file)
+    };
+    let count = Arc::new(AtomicU64::new(0));
+    let mut peek = BufReader::new(Counted::new(raw, count.clone()));
+    let head = peek
+        .fill_buf()
+        .map_err(|e| Failure::before_sending(format!("cannot read {shown}: {e}")))?;
+    match Compression::detect(head) {
+        None => {
+            let plain: Source = Box::new(peek);
+            Ok((BufReader::new(plain), None))
+        }
+        Some(kind) => {
+            let decoded = kind.decoder(peek, count.clone());
+            Ok((BufReader::new(decoded), Some(count)))
+        }
+    }
+}
+
+/// Opens the records of a CSV or NDJSON input.
+fn open_records(
+    file: BufReader<Source>,
+    path: &Path,
+    shown: &str,
+    mapping: &Mapping,
+    format: Format,
+    max_body_bytes: usize,
+) -> Result<Input, Failure> {
+    let shown = shown.to_string();
     let read_error = |e: io::Error| Failure::before_sending(format!("cannot read {shown}: {e}"));
     let opened = decode::open(file, mapping.source.encoding).map_err(read_error)?;
-    refuse_compressed(&opened.reader_head, &shown)?;
     let codec = opened.codec;
     let mut preamble = Preamble {
         input: shown.clone(),
@@ -104,20 +193,28 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
             let mut reader = CsvReader::new(opened.reader, delimiter);
             let strict = mapping.source.unmapped == crate::mapping::Unmapped::Include;
             let header = read_header(&mut reader, codec.text, strict, &shown)?;
-            let builder = bind(mapping, &header.fields, max_body_bytes, &shown)?;
+            refuse_other_delimiter(&header, delimiter, &shown)?;
+            let added = added_columns(&header, delimiter);
+            let fields = &header.fields[..header.fields.len() - usize::from(added.is_some()) * 2];
+            let builder = bind(mapping, fields, max_body_bytes, &shown)?;
             preamble.format = "csv";
             preamble.delimiter = Some(delimiter as char);
-            preamble.header = Some(header.raw);
+            preamble.header = Some(match added {
+                Some(end) => header.raw[..end].to_string(),
+                None => header.raw,
+            });
             let reader = Reader::Csv {
                 reader: Box::new(reader),
                 text: codec.text,
                 leading_blank: header.blank_before,
+                dead_letters: added.map(|_| delimiter),
             };
             Ok(Input {
                 reader,
                 builder,
                 preamble,
                 codec,
+                compressed: None,
             })
         }
         Format::Ndjson => {
@@ -132,6 +229,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
                 builder,
                 preamble,
                 codec,
+                compressed: None,
             })
         }
     }
@@ -139,7 +237,7 @@ pub fn open(path: &Path, mapping: &Mapping, max_body_bytes: usize) -> Result<Inp
 
 /// The mapping's delimiter; a `.tsv` file without one is tab-separated.
 fn delimiter_for(mapping: &Mapping, path: &Path) -> u8 {
-    let tsv = path
+    let tsv = without_extension(path)
         .extension()
         .is_some_and(|ext| ext.eq_ignore_ascii_case("tsv"));
     if tsv && mapping.locations.delimiter.is_none() {
@@ -149,25 +247,11 @@ fn delimiter_for(mapping: &Mapping, path: &Path) -> u8 {
     }
 }
 
-/// Refuses a compressed file with a clear word instead of a parse error.
-fn refuse_compressed(head: &[u8], shown: &str) -> Result<(), Failure> {
-    let kind = if head.starts_with(&[0x1F, 0x8B]) {
-        "gzip"
-    } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
-        "zstd"
-    } else {
-        return Ok(());
-    };
-    Err(
-        Failure::before_sending(format!("{shown} is {kind}-compressed")).with_hint(
-            "decompress it first; reading compressed files directly is not supported yet",
-        ),
-    )
-}
-
 pub(super) struct Header {
     pub(super) fields: Vec<String>,
     raw: String,
+    /// The line the header is on.
+    line: u64,
     /// Blank lines before the header line.
     blank_before: u64,
 }
@@ -252,6 +336,7 @@ pub(super) fn read_header<R: Read>(
     Ok(Header {
         fields,
         raw,
+        line: record.line,
         blank_before,
     })
 }
@@ -284,24 +369,74 @@ pub(super) fn bind(
     }
 }
 
+/// Stops before sending when the header came out as one single column that
+/// holds another common delimiter outside quotes: the file is almost
+/// surely separated by that one, and reading on would send every row as
+/// one long value (or reject them all).
+fn refuse_other_delimiter(header: &Header, declared: u8, shown: &str) -> Result<(), Failure> {
+    if header.fields.len() != 1 {
+        return Ok(());
+    }
+    let Some(found) = other_delimiter(&header.raw, declared) else {
+        return Ok(());
+    };
+    let (name, spelled) = delimiter_words(found);
+    let (declared_name, _) = delimiter_words(declared);
+    Err(Failure::before_sending(format!(
+        "{shown}:{}: the header is one single column when read with the delimiter \
+         {declared_name}, and it holds {name}: the file seems to use {name}",
+        header.line
+    ))
+    .with_hint(format!(
+        "set `delimiter = \"{spelled}\"` under [source] in the mapping"
+    )))
+}
+
+/// The first common delimiter other than `declared` found outside double
+/// quotes in the header line.
+fn other_delimiter(raw: &str, declared: u8) -> Option<u8> {
+    let mut quoted = false;
+    let mut seen = [false; 4];
+    const COMMON: [u8; 4] = [b',', b';', b'\t', b'|'];
+    for byte in raw.bytes() {
+        if byte == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(i) = COMMON.iter().position(|&d| d == byte && d != declared) {
+                seen[i] = true;
+            }
+        }
+    }
+    COMMON
+        .into_iter()
+        .zip(seen)
+        .find(|&(_, s)| s)
+        .map(|(d, _)| d)
+}
+
+/// How a delimiter is named in a message, and spelled in TOML.
+fn delimiter_words(delimiter: u8) -> (String, String) {
+    match delimiter {
+        b'\t' => ("a tab".to_string(), "\\t".to_string()),
+        other => (format!("`{}`", other as char), (other as char).to_string()),
+    }
+}
+
 fn delimiter_hint(header: &[String], declared: u8) -> Option<String> {
     let [only] = header else { return None };
-    let found = [b',', b';', b'\t', b'|']
-        .into_iter()
-        .find(|&d| d != declared && only.as_bytes().contains(&d))?;
-    let shown = if found == b'\t' {
-        "\\t".to_string()
-    } else {
-        (found as char).to_string()
-    };
+    let found = other_delimiter(only, declared)?;
+    let (_, spelled) = delimiter_words(found);
     Some(format!(
-        "the header is one single column containing `{shown}`: set `delimiter = \"{shown}\"` \
+        "the header is one single column containing `{spelled}`: set `delimiter = \"{spelled}\"` \
          under [source] in the mapping"
     ))
 }
 
 /// The preamble when the file is a dead-letter file of an earlier run.
-fn dead_letter_preamble(file: &mut BufReader<File>, shown: &str) -> Result<Option<Value>, Failure> {
+fn dead_letter_preamble(
+    file: &mut BufReader<Source>,
+    shown: &str,
+) -> Result<Option<Value>, Failure> {
     let head = file
         .fill_buf()
         .map_err(|e| Failure::before_sending(format!("cannot read {shown}: {e}")))?;
@@ -318,9 +453,10 @@ fn dead_letter_preamble(file: &mut BufReader<File>, shown: &str) -> Result<Optio
 }
 
 impl Input {
-    /// Notes the customers of rows refused before sending in `ledger`.
-    pub fn set_ledger(&mut self, ledger: std::sync::Arc<crate::supersede::Ledger>) {
-        self.builder.set_ledger(ledger);
+    /// Notes the customers of rows refused before sending in `ledger`, as
+    /// rows of the run's input number `index`.
+    pub fn set_ledger(&mut self, ledger: Arc<crate::supersede::Ledger>, index: usize) {
+        self.builder.set_ledger(ledger, index);
     }
 
     /// Warnings about the mapping that only the whole input can show.
@@ -329,23 +465,31 @@ impl Input {
     }
 
     /// Reads every record, handing each outcome to `visit`, until the input
-    /// ends or `visit` breaks. `progress` receives the bytes consumed.
+    /// ends or `visit` breaks. `progress` receives the bytes consumed (of
+    /// the compressed file, when it is compressed).
     pub fn read_all(
         &mut self,
         visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
         progress: &mut dyn FnMut(u64),
     ) -> io::Result<()> {
+        let compressed = self.compressed.clone();
+        let mut measured = |bytes: u64| match &compressed {
+            Some(count) => progress(count.load(Ordering::Relaxed)),
+            None => progress(bytes),
+        };
+        let progress: &mut dyn FnMut(u64) = &mut measured;
         let builder = &mut self.builder;
         match &mut self.reader {
             Reader::Csv {
                 reader,
                 text,
                 leading_blank,
+                dead_letters,
             } => {
                 if visit_blanks(std::mem::take(leading_blank), visit).is_break() {
                     return Ok(());
                 }
-                read_csv(reader, *text, builder, visit, progress)
+                read_csv(reader, *text, *dead_letters, builder, visit, progress)
             }
             Reader::Ndjson { reader, text } => read_ndjson(reader, *text, builder, visit, progress),
             Reader::Refeed(refeed) => refeed.read_all(builder, visit, progress),
@@ -356,6 +500,7 @@ impl Input {
 fn read_csv(
     reader: &mut CsvReader<Source>,
     text: FieldText,
+    dead_letters: Option<u8>,
     builder: &mut BodyBuilder,
     visit: &mut dyn FnMut(Item<'_>) -> ControlFlow<()>,
     progress: &mut dyn FnMut(u64),
@@ -370,14 +515,49 @@ fn read_csv(
         if visit_blanks(record.blank_lines_before, visit).is_break() {
             return Ok(());
         }
+        let (record, source_line) = match dead_letters {
+            Some(delimiter) => without_added_columns(&record, delimiter),
+            None => (record, None),
+        };
         let (line, raw) = (record.line, record.raw);
         builder.at_line(record.line);
         let built = csv_item(&record, text, &mut scratch, builder);
-        if visit(item(line, raw, None, built)).is_break() {
+        if visit(item(line, raw, source_line, built)).is_break() {
             return Ok(());
         }
         progress(reader.bytes_consumed());
     }
+}
+
+/// Where the header's added columns start, when its last two names are
+/// those a CSV dead-letter file adds ([`crate::dead_letter_csv`]).
+fn added_columns(header: &Header, delimiter: u8) -> Option<usize> {
+    let [.., line, reason] = header.fields.as_slice() else {
+        return None;
+    };
+    if line != LINE_COLUMN || reason != REASON_COLUMN || header.fields.len() < 3 {
+        return None;
+    }
+    added_columns_start(header.raw.as_bytes(), delimiter)
+}
+
+/// A record of a CSV dead-letter file as the original record, with its
+/// line in the original input (`_line`). A record that lacks the added
+/// columns (a row a person typed in) is read as it is.
+fn without_added_columns<'a>(
+    record: &CsvRecord<'a>,
+    delimiter: u8,
+) -> (CsvRecord<'a>, Option<u64>) {
+    let (Some(end), true) = (
+        added_columns_start(record.raw, delimiter),
+        record.len() >= 3,
+    ) else {
+        return (record.without_last(0, record.raw.len()), None);
+    };
+    let line = std::str::from_utf8(record.field_bytes(record.len() - 2))
+        .ok()
+        .and_then(|text| text.trim().parse().ok());
+    (record.without_last(2, end), line)
 }
 
 /// Reports `count` skipped blank lines.
@@ -397,7 +577,7 @@ pub(super) fn csv_item<'b>(
     text: FieldText,
     scratch: &mut Scratch,
     builder: &'b mut BodyBuilder,
-) -> Result<(&'b str, &'b [u8]), Rejection> {
+) -> Result<Built<'b>, Rejection> {
     if record.unterminated_quote {
         let reason = format!(
             "unterminated quoted field: the quote opened in the record starting on line {} is \
@@ -412,8 +592,7 @@ pub(super) fn csv_item<'b>(
     let fields = record.fields(text, scratch).map_err(|(column, problem)| {
         field_rejection(builder.column_name(column), column, problem, text)
     })?;
-    let built = builder.csv(&fields)?;
-    Ok((built.key, built.body))
+    builder.csv(&fields)
 }
 
 fn field_rejection(
@@ -477,13 +656,14 @@ pub(super) fn item<'a>(
     line: u64,
     raw: &'a [u8],
     source_line: Option<u64>,
-    built: Result<(&'a str, &'a [u8]), Rejection>,
+    built: Result<Built<'a>, Rejection>,
 ) -> Item<'a> {
     match built {
-        Ok((key, body)) => Item::Built {
+        Ok(built) => Item::Built {
             line,
-            key,
-            body,
+            key: built.key,
+            body: built.body,
+            dropped: built.dropped,
             raw,
             source_line,
         },
@@ -500,7 +680,7 @@ fn json_record<'b>(
     raw: &[u8],
     text: FieldText,
     builder: &'b mut BodyBuilder,
-) -> Result<(&'b str, &'b [u8]), Rejection> {
+) -> Result<Built<'b>, Rejection> {
     let structure = |reason: String| Rejection {
         kind: RejectKind::Structure,
         reason,
@@ -529,6 +709,5 @@ fn json_record<'b>(
             kind_of(&value)
         )));
     };
-    let built = builder.json(object)?;
-    Ok((built.key, built.body))
+    builder.json(object)
 }

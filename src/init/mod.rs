@@ -17,7 +17,7 @@ mod write;
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::cli::{FormatArg, InitArgs};
+use crate::cli::{InitArgs, InputFormat};
 use crate::failure::Failure;
 use crate::mapping::Format;
 
@@ -36,8 +36,8 @@ pub fn run(args: &InitArgs) -> Result<u8, Failure> {
     };
     let asked = sample::Asked {
         format: args.format.map(|format| match format {
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Ndjson => Format::Ndjson,
+            InputFormat::Csv => Format::Csv,
+            InputFormat::Ndjson => Format::Ndjson,
         }),
         delimiter: args.delimiter,
         encoding,

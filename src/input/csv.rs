@@ -142,6 +142,22 @@ impl<'a> CsvRecord<'a> {
         })
     }
 
+    /// The record without its last `count` fields (at most all of them),
+    /// its raw bytes cut at `raw_end`: a CSV dead-letter record without
+    /// the columns that were added to it.
+    pub fn without_last(&self, count: usize, raw_end: usize) -> CsvRecord<'a> {
+        let kept = self.len().saturating_sub(count);
+        let out_end = if kept == 0 { 0 } else { self.ends[kept - 1] };
+        CsvRecord {
+            line: self.line,
+            raw: &self.raw[..raw_end.min(self.raw.len())],
+            blank_lines_before: self.blank_lines_before,
+            unterminated_quote: self.unterminated_quote,
+            out: &self.out[..out_end],
+            ends: &self.ends[..kept],
+        }
+    }
+
     /// The unescaped bytes of one field.
     pub fn field_bytes(&self, index: usize) -> &'a [u8] {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };

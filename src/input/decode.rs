@@ -96,6 +96,29 @@ impl RecordCodec {
         }
     }
 
+    /// `text` in the file's encoding, for text this tool adds to a file in
+    /// that encoding (a CSV dead-letter file's extra columns). A character
+    /// a legacy encoding cannot hold becomes an HTML numeric reference
+    /// (`&#8211;`), which is what encoding_rs does and what spreadsheets
+    /// show readably.
+    pub fn encode_text(&self, text: &str) -> Vec<u8> {
+        match (self.utf16, self.text) {
+            (Some(endian), _) => utf16::to_utf16(text.as_bytes(), endian),
+            (None, FieldText::Legacy(encoding)) => encoding.encode(text).0.into_owned(),
+            (None, FieldText::Utf8) => text.as_bytes().to_vec(),
+        }
+    }
+
+    /// The byte order mark a file in this encoding starts with: UTF-16
+    /// needs one to be recognised; others go without.
+    pub fn byte_order_mark(&self) -> &'static [u8] {
+        match self.utf16 {
+            Some(Endian::Little) => b"\xFF\xFE",
+            Some(Endian::Big) => b"\xFE\xFF",
+            None => b"",
+        }
+    }
+
     /// Bytes from a dead-letter `raw` as the parser reads them.
     pub fn parseable<'a>(&self, raw: &'a [u8]) -> Cow<'a, [u8]> {
         match self.utf16 {

@@ -6,6 +6,7 @@
 //! that only grows for a single record larger than it.
 
 pub mod buffer;
+pub mod compress;
 pub mod csv;
 pub mod decode;
 pub mod ndjson;
@@ -16,13 +17,13 @@ use std::path::Path;
 use crate::mapping::Format;
 
 /// The format an input file is read as: the mapping's `[source] format`,
-/// else the file's extension.
+/// else the file's extension (under any `.gz` or `.zst`).
 pub fn detect_format(declared: Option<Format>, path: &Path) -> Option<Format> {
     if declared.is_some() {
         return declared;
     }
-    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    let plain = compress::without_extension(path);
+    let name = plain.file_name()?.to_str()?.to_ascii_lowercase();
     if name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt") {
         Some(Format::Csv)
     } else if name.ends_with(".ndjson") || name.ends_with(".jsonl") || name.ends_with(".json") {
@@ -53,5 +54,8 @@ mod tests {
             Some(Format::Ndjson)
         );
         assert_eq!(detect_format(None, Path::new("x.parquet")), None);
+        let zst = detect_format(None, Path::new("x.ndjson.zst"));
+        assert_eq!(zst, Some(Format::Ndjson));
+        assert_eq!(detect_format(None, Path::new("-")), None);
     }
 }

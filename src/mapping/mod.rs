@@ -6,8 +6,10 @@
 //!
 //! The file format is the one in `shared/cases/README.md`, plus:
 //! `[[property]] value = <any TOML value>` (a constant, instead of `from`),
-//! `[source] unmapped = "ignore" | "include"` and `[primary_key] attribute`
-//! (the workspace's primary-key attribute). Submodules: `file` reads the
+//! `[source] unmapped = "ignore" | "include"`, `[primary_key] attribute`
+//! (the workspace's primary-key attribute), and `on_error = "reject_row" |
+//! "drop_property"` on a `[[property]]` or as the default of all of them
+//! under `[defaults]`. Submodules: `file` reads the
 //! TOML with lines, `tables` checks each table, [`names`] holds the naming
 //! rules, `options` the meaning of option values, `bind` the header binding.
 
@@ -37,6 +39,16 @@ pub enum OnEmpty {
     Omit,
     /// Send `null`, which clears the attribute in Laudspeaker.
     Null,
+}
+
+/// What a value its conversion refuses does to its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// The whole row goes to the dead-letter file, nothing of it is sent.
+    #[default]
+    RejectRow,
+    /// The row is sent without that attribute; a warnings file says so.
+    DropProperty,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +119,9 @@ pub struct Property {
     pub conversion: Conversion,
     /// Always [`OnEmpty::Omit`] for a constant.
     pub on_empty: OnEmpty,
+    /// The property's own `on_error`, else `[defaults] on_error`, else
+    /// [`OnError::RejectRow`]. A constant never fails.
+    pub on_error: OnError,
     /// Line of the `[[property]]` header.
     pub line: usize,
 }
@@ -370,7 +385,7 @@ mod tests {
             "m.toml:5: `to`: attribute name \"$a\" starts with '$', which Laudspeaker refuses; \
              rename it, e.g. to \"a\"\n\
              m.toml:6: unknown table `extra`; the mapping file has the tables [source], \
-             [primary_key] and [[property]]"
+             [primary_key], [[property]] and [defaults]"
         );
     }
 }

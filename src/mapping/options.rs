@@ -6,7 +6,7 @@ use chrono::format::{Item, StrftimeItems};
 use encoding_rs::Encoding;
 
 use super::file::closest;
-use super::{Format, OnEmpty, Unmapped};
+use super::{Format, OnEmpty, OnError, Unmapped};
 use crate::convert::ValueType;
 
 /// Every `type` name, as written in the mapping file.
@@ -38,6 +38,17 @@ pub(super) fn on_empty(word: &str) -> Result<OnEmpty, String> {
         "on_empty",
         word,
         &[("omit", OnEmpty::Omit), ("null", OnEmpty::Null)],
+    )
+}
+
+pub(super) fn on_error(word: &str) -> Result<OnError, String> {
+    one_of(
+        "on_error",
+        word,
+        &[
+            ("reject_row", OnError::RejectRow),
+            ("drop_property", OnError::DropProperty),
+        ],
     )
 }
 

@@ -11,15 +11,17 @@ use super::file::{describe, item_to_json, LineIndex, Located, Problems, Section}
 use super::names::{check_attribute_name, check_path};
 use super::options::{self, type_name};
 use super::{
-    Format, Locations, Mapping, MappingError, OnEmpty, PrimaryKey, Property, PropertySource,
-    Source, Unmapped,
+    Format, Locations, Mapping, MappingError, OnEmpty, OnError, PrimaryKey, Property,
+    PropertySource, Source, Unmapped,
 };
 use crate::convert::{Conversion, ValueType};
 
-const TABLES: [&str; 3] = ["source", "primary_key", "property"];
+const TABLES: [&str; 4] = ["source", "primary_key", "property", "defaults"];
+const DEFAULTS_KEYS: [&str; 1] = ["on_error"];
 const SOURCE_KEYS: [&str; 4] = ["format", "delimiter", "encoding", "unmapped"];
 const KEY_KEYS: [&str; 5] = ["from", "type", "trim", "lowercase", "attribute"];
-const PROPERTY_KEYS: [&str; 10] = [
+const PROPERTY_KEYS: [&str; 11] = [
+    "on_error",
     "from",
     "value",
     "to",
@@ -32,7 +34,8 @@ const PROPERTY_KEYS: [&str; 10] = [
     "separator",
 ];
 /// Property keys that shape a conversion, so mean nothing for a constant.
-const CONVERSION_KEYS: [&str; 7] = [
+const CONVERSION_KEYS: [&str; 8] = [
+    "on_error",
     "type",
     "trim",
     "lowercase",
@@ -65,9 +68,13 @@ pub(super) fn build(text: &str, path: &Path) -> Result<Mapping, Vec<MappingError
             None
         }
     };
+    let on_error = match section(root, "defaults", "[defaults]", &lines, &mut problems) {
+        Some(table) => read_defaults(&table, &mut problems),
+        None => OnError::RejectRow,
+    };
     let drafts: Vec<Draft> = property_sections(root, &lines, &mut problems)
         .iter()
-        .filter_map(|table| read_property(table, &mut problems))
+        .filter_map(|table| read_property(table, on_error, &mut problems))
         .collect();
     check_targets(&drafts, primary_key.as_ref(), &mut problems);
     if let Some(format) = source.format {
@@ -155,7 +162,7 @@ fn check_top_level(root: &Table, lines: &LineIndex, problems: &mut Problems) {
         };
         let mut message = format!(
             "unknown {what} `{key}`; the mapping file has the tables [source], \
-             [primary_key] and [[property]]"
+             [primary_key], [[property]] and [defaults]"
         );
         if let Some(close) = super::file::closest(key, &TABLES) {
             message.push_str(&format!(" (did you mean `{close}`?)"));
@@ -348,7 +355,15 @@ impl Draft {
     }
 }
 
-fn read_property(table: &Section, problems: &mut Problems) -> Option<Draft> {
+/// The `[defaults]` table: what a property says nothing about.
+fn read_defaults(table: &Section, problems: &mut Problems) -> OnError {
+    table.check_keys(&DEFAULTS_KEYS, problems);
+    let on_error = table.string("on_error", problems);
+    parsed(on_error, options::on_error, problems).unwrap_or_default()
+}
+
+/// A `[[property]]` table; `on_error` is the default of the mapping.
+fn read_property(table: &Section, on_error: OnError, problems: &mut Problems) -> Option<Draft> {
     table.check_keys(&PROPERTY_KEYS, problems);
     let to = table.string("to", problems);
     if !table.has("to") {
@@ -363,6 +378,8 @@ fn read_property(table: &Section, problems: &mut Problems) -> Option<Draft> {
         }
         false => read_conversion(table, problems),
     };
+    let own = table.string("on_error", problems);
+    let on_error = parsed(own, options::on_error, problems).unwrap_or(on_error);
     let ((source, source_line), (conversion, on_empty), to) = (source?, conversion?, to?);
     Some(Draft {
         property: Property {
@@ -370,6 +387,7 @@ fn read_property(table: &Section, problems: &mut Problems) -> Option<Draft> {
             to: to.value.to_string(),
             conversion,
             on_empty,
+            on_error,
             line: table.line,
         },
         source_line,
@@ -604,6 +622,43 @@ mod tests {
     const KEY: &str = "[primary_key]\nfrom = \"email\"\n";
 
     #[test]
+    fn on_error_comes_from_the_property_else_the_defaults() {
+        use super::super::OnError;
+        let text = format!(
+            "[defaults]\non_error = \"drop_property\"\n{KEY}\
+             [[property]]\nfrom = \"a\"\nto = \"a\"\n\
+             [[property]]\nfrom = \"b\"\nto = \"b\"\non_error = \"reject_row\"\n"
+        );
+        let choices: Vec<OnError> = parse(&text).properties.iter().map(|p| p.on_error).collect();
+        assert_eq!(choices, [OnError::DropProperty, OnError::RejectRow]);
+        let plain = format!("{KEY}[[property]]\nfrom = \"a\"\nto = \"a\"\n");
+        assert_eq!(parse(&plain).properties[0].on_error, OnError::RejectRow);
+        let constant =
+            format!("{KEY}[[property]]\nvalue = 1\nto = \"a\"\non_error = \"drop_property\"\n");
+        assert_eq!(
+            errors(&constant),
+            [at(
+                6,
+                "`on_error` does not apply to a constant `value`, which is sent as written"
+            )]
+        );
+        let unknown = "[defaults]\non_error = \"ignore\"\nother = 1\n".to_string() + KEY;
+        assert_eq!(
+            errors(&unknown),
+            [
+                at(
+                    2,
+                    "`on_error = \"ignore\"` is not one of: reject_row, drop_property"
+                ),
+                at(
+                    3,
+                    "unknown key `other` in [defaults]; allowed keys: on_error"
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn minimal_mapping_takes_every_default() {
         let mapping = parse(KEY);
         assert_eq!(mapping.source.format, None);
@@ -827,7 +882,7 @@ lowercase = true
                 at(
                     34,
                     "unknown table `mystery`; the mapping file has the tables [source], \
-                     [primary_key] and [[property]]"
+                     [primary_key], [[property]] and [defaults]"
                 ),
             ]
         );
