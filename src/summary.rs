@@ -1,5 +1,6 @@
 //! The one summary printed at the end of a run. Its counts always add up:
-//! read = upserted + dead-lettered + skipped blank + not sent.
+//! read = upserted + dead-lettered + skipped blank + skipped unchanged +
+//! not sent.
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +14,8 @@ pub struct Summary {
     pub upserted: u64,
     pub dead_lettered: u64,
     pub skipped_blank: u64,
+    /// Skipped because `--state` says the server already holds them.
+    pub skipped_unchanged: u64,
     pub not_sent: u64,
     pub retries: u64,
     pub elapsed: Duration,
@@ -26,6 +29,7 @@ impl Summary {
             upserted: Stats::get(&stats.upserted),
             dead_lettered: Stats::get(&stats.dead_lettered),
             skipped_blank: Stats::get(&stats.skipped_blank),
+            skipped_unchanged: Stats::get(&stats.skipped_unchanged),
             not_sent: Stats::get(&stats.not_sent),
             retries: stats.retries(),
             elapsed,
@@ -35,7 +39,12 @@ impl Summary {
 
     /// Whether every record read is accounted for.
     pub fn adds_up(&self) -> bool {
-        self.read == self.upserted + self.dead_lettered + self.skipped_blank + self.not_sent
+        self.read
+            == self.upserted
+                + self.dead_lettered
+                + self.skipped_blank
+                + self.skipped_unchanged
+                + self.not_sent
     }
 
     pub fn rows_per_second(&self) -> f64 {
@@ -45,6 +54,9 @@ impl Summary {
     /// Prints the summary to standard error.
     /// `--quiet` hides progress, never this summary.
     pub fn print(&self, dead_letter_path: &Path, dead_letter_entries: u64) {
+        if crate::console::is_json() {
+            return self.print_json(dead_letter_path);
+        }
         let verb = if self.dry_run {
             "valid (dry run)"
         } else {
@@ -62,6 +74,9 @@ impl Summary {
             crate::say!("dead-lettered   {:>10}", self.dead_lettered);
         }
         crate::say!("skipped blank   {:>10}", self.skipped_blank);
+        if self.skipped_unchanged > 0 {
+            crate::say!("skipped unchanged {:>8}", self.skipped_unchanged);
+        }
         if self.not_sent > 0 {
             crate::say!("not sent        {:>10}", self.not_sent);
         }
@@ -74,6 +89,25 @@ impl Summary {
         if !self.adds_up() {
             crate::say!("warning: the counts do not add up; please report this as a bug");
         }
+    }
+
+    /// `--log-format json`: the summary as one object.
+    fn print_json(&self, dead_letter_path: &Path) {
+        let fields = serde_json::json!({
+            "read": self.read,
+            "upserted": self.upserted,
+            "dead_lettered": self.dead_lettered,
+            "skipped_blank": self.skipped_blank,
+            "skipped_unchanged": self.skipped_unchanged,
+            "not_sent": self.not_sent,
+            "retries": self.retries,
+            "elapsed_s": self.elapsed.as_secs_f64(),
+            "rows_per_second": self.rows_per_second(),
+            "dry_run": self.dry_run,
+            "adds_up": self.adds_up(),
+            "dead_letter": dead_letter_path.display().to_string(),
+        });
+        crate::console::say_fields("INFO", "summary", fields);
     }
 }
 
@@ -88,6 +122,7 @@ mod tests {
             upserted: 6,
             dead_lettered: 2,
             skipped_blank: 1,
+            skipped_unchanged: 0,
             not_sent: 1,
             retries: 0,
             elapsed: Duration::from_secs(2),

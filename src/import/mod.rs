@@ -5,6 +5,7 @@
 //! delivery sends them; every record ends counted as upserted, dead-lettered
 //! or skipped, and the summary says so.
 
+mod nightly;
 mod outcome;
 mod outputs;
 mod refeed;
@@ -31,6 +32,7 @@ use crate::progress::Progress;
 use crate::secret::ApiKey;
 use crate::stats::Stats;
 use crate::summary::Summary;
+use crate::sync::state::{Filter, Verdict};
 use outcome::Recorder;
 use source::Item;
 
@@ -48,6 +50,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     let mut input = source::open(&args.input, &mapping, args.max_body_bytes)?;
     let outputs = outputs::plan(args)?;
     let dead_letter_path = outputs.dead_letter;
+    let (nightly, filter) = nightly::open(args, &dead_letter_path)?;
     let dead_letters = DeadLetters::create(&dead_letter_path, &input.preamble).map_err(|e| {
         Failure::before_sending(format!(
             "cannot create the dead-letter file {}: {e}",
@@ -58,12 +61,9 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     let stats = Arc::new(Stats::default());
     // Fired by a signal, or by an output that can no longer be written.
     let cancel = CancellationToken::new();
-    let recorder = Arc::new(Recorder::new(
-        stats.clone(),
-        dead_letters,
-        input.codec,
-        cancel.clone(),
-    ));
+    let mut recorder = Recorder::new(stats.clone(), dead_letters, input.codec, cancel.clone());
+    recorder.sync = nightly.hooks.clone();
+    let recorder = Arc::new(recorder);
     input.set_ledger(recorder.ledger.clone());
     let total_bytes = std::fs::metadata(&args.input).map(|m| m.len()).ok();
     let progress = Progress::start(
@@ -73,12 +73,13 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         total_bytes,
         args.dry_run,
     );
-    let outcome = pipeline(&mut input, settings, recorder.clone(), emit, cancel);
+    let outcome = pipeline(&mut input, settings, recorder.clone(), emit, cancel, filter);
     progress.finish();
     for warning in input.warnings() {
-        crate::say!("warning: {warning}; check the path in the mapping");
+        crate::notice!("warning: {warning}; check the path in the mapping");
     }
-    finish(outcome, recorder, started, args, &dead_letter_path)
+    let result = finish(outcome, recorder, started, args, &dead_letter_path);
+    nightly.end(result, &stats, started.elapsed(), args, &dead_letter_path)
 }
 
 /// Delivery settings from the command line, checked.
@@ -182,6 +183,7 @@ fn pipeline(
     recorder: Arc<Recorder>,
     emit: Option<BufWriter<File>>,
     cancel: CancellationToken,
+    filter: Option<Filter>,
 ) -> Result<Ended, Failure> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -208,7 +210,8 @@ fn pipeline(
         ))
     });
     let read_result = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| read_input(input, &recorder, tx, emit, dry_run, &interrupted));
+        let reader =
+            scope.spawn(|| read_input(input, &recorder, tx, emit, dry_run, &interrupted, filter));
         reader
             .join()
             .unwrap_or_else(|_| Err("the reader thread panicked".to_string()))
@@ -282,11 +285,13 @@ fn read_input(
     mut emit: Option<BufWriter<File>>,
     dry_run: bool,
     interrupted: &AtomicBool,
+    mut filter: Option<Filter>,
 ) -> Result<(), String> {
     let stats = &recorder.stats;
     let mut emit_error = None;
+    let mut state_error = None;
     let mut visit = |item: Item<'_>| {
-        if interrupted.load(Ordering::Relaxed) || recorder.write_failed.load(Ordering::Relaxed) {
+        if interrupted.load(Ordering::Relaxed) || recorder.stopping() {
             return ControlFlow::Break(());
         }
         Stats::bump(&stats.read);
@@ -305,6 +310,18 @@ fn read_input(
                 raw,
                 source_line,
             } => {
+                match filter.as_mut().map(|f| f.check(server_trim(key), body)) {
+                    None | Some(Ok(Verdict::Send)) => {}
+                    Some(Ok(Verdict::Unchanged)) => {
+                        Stats::bump(&stats.skipped_unchanged);
+                        return ControlFlow::Continue(());
+                    }
+                    Some(Err(e)) => {
+                        state_error = Some(e);
+                        Stats::bump(&stats.not_sent);
+                        return ControlFlow::Break(());
+                    }
+                }
                 if let Some(writer) = emit.as_mut() {
                     if let Err(e) = writer
                         .write_all(body)
@@ -350,6 +367,9 @@ fn read_input(
     if let Some(e) = emit_error {
         return Err(format!("writing --emit-requests: {e}"));
     }
+    if let Some(e) = state_error {
+        return Err(format!("--state: {e}"));
+    }
     read
 }
 
@@ -364,6 +384,7 @@ fn finish(
     let recorder = Arc::try_unwrap(recorder)
         .unwrap_or_else(|_| unreachable!("every task holding the recorder has ended"));
     let write_failed = recorder.write_failed.load(Ordering::Relaxed);
+    let sync = recorder.sync.clone();
     let stats = recorder.stats.clone();
     let superseded = recorder.ledger.superseded();
     let dead_letters = recorder.into_dead_letters().finish();
@@ -389,7 +410,11 @@ fn finish(
             "some rejected rows could not be written to the dead-letter file",
         ));
     }
-    match outcome? {
+    let outcome = outcome?;
+    if let Some(reason) = sync.stopped() {
+        return Err(Failure::during_run(reason.message()));
+    }
+    match outcome {
         Ended::Stopped(Stop::Fatal { message, hint }) => {
             Err(Failure::during_run(message).with_hint(hint))
         }

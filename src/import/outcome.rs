@@ -9,6 +9,7 @@ use crate::deliver::{Failure, Job, Outcomes};
 use crate::input::decode::RecordCodec;
 use crate::stats::Stats;
 use crate::supersede::Ledger;
+use crate::sync::Hooks;
 use crate::transform::Rejection;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +26,8 @@ pub struct Recorder {
     /// Set when the dead-letter file could not be written: the run must
     /// not claim success for rows it could not keep.
     pub write_failed: AtomicBool,
+    /// State, success ledger, error budget.
+    pub sync: Arc<Hooks>,
 }
 
 impl Recorder {
@@ -41,6 +44,7 @@ impl Recorder {
             ledger: Arc::default(),
             halt,
             write_failed: AtomicBool::new(false),
+            sync: Arc::default(),
         }
     }
 
@@ -75,6 +79,12 @@ impl Recorder {
             Err(_) => &self.stats.not_sent,
         };
         Stats::bump(counter);
+        if written.is_ok() {
+            let (dead, read) = (Stats::get(counter), Stats::get(&self.stats.read));
+            if self.sync.dead_lettered(entry.kind, dead, read) {
+                self.halt.cancel();
+            }
+        }
         if let Err(error) = written {
             // Rows that cannot be kept must not be risked: stop the run.
             self.halt.cancel();
@@ -87,19 +97,29 @@ impl Recorder {
         }
     }
 
+    /// Whether the run must stop reading: an output cannot be written or
+    /// the error budget is spent.
+    pub fn stopping(&self) -> bool {
+        self.write_failed.load(Ordering::Relaxed) || self.sync.stopped().is_some()
+    }
+
     pub fn into_dead_letters(self) -> DeadLetters {
         self.dead_letters
     }
 }
 
 impl Outcomes for Recorder {
-    fn delivered(&self, job: Job, _attempts: u32) {
+    fn delivered(&self, job: Job, _attempts: u32, customer_id: Option<&str>) {
         Stats::bump(&self.stats.upserted);
         self.ledger.note_delivered(&job.key, job.line);
+        if self.sync.delivered(job, customer_id) {
+            self.halt.cancel();
+        }
     }
 
     fn failed(&self, job: Job, failure: Failure) {
         self.ledger.note_undelivered(&job.key, job.line);
+        self.sync.failed(&job.key);
         let entry = Entry {
             line: job.line,
             reason: &failure.reason,

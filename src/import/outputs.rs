@@ -37,6 +37,51 @@ pub fn plan(args: &ImportArgs) -> Result<Outputs, Failure> {
     })
 }
 
+/// Checks the files of a nightly sync: none lands on the input, the
+/// mapping, the dead-letter file, the emitted requests or another of them;
+/// the ledger and the report replace only a file this tool wrote. (The
+/// state file is checked by its store, which refuses anything not a store.)
+pub fn check_sync(args: &ImportArgs, dead_letter: &Path) -> Result<(), Failure> {
+    let mut taken = vec![
+        (args.input.as_path(), "the input"),
+        (args.mapping.as_path(), "the mapping"),
+        (dead_letter, "the dead-letter file"),
+    ];
+    if let Some(emit) = &args.emit_requests {
+        taken.push((emit.as_path(), "the --emit-requests file"));
+    }
+    let files = [
+        (&args.sync.state, "--state", None, "the --state file"),
+        (
+            &args.sync.ledger,
+            "--ledger",
+            Some(LEDGER_MARK),
+            "the --ledger file",
+        ),
+        (
+            &args.sync.report,
+            "--report",
+            Some(REPORT_MARK),
+            "the --report file",
+        ),
+    ];
+    for (path, flag, mark, what) in files {
+        let Some(path) = path else { continue };
+        refuse_taken(path, flag, &taken)?;
+        if let Some(mark) = mark {
+            refuse_foreign(path, flag, mark)?;
+        }
+        taken.push((path.as_path(), what));
+    }
+    Ok(())
+}
+
+/// How a --ledger file of an earlier run starts.
+const LEDGER_MARK: &[u8] = b"{\"line\":";
+
+/// How a --report file of an earlier run starts.
+const REPORT_MARK: &[u8] = b"{\n  \"report\"";
+
 /// `<input stem>.dead-letter.ndjson` beside the input; a dry run's is
 /// `<input stem>.dry-run.dead-letter.ndjson`, so that checking a file never
 /// replaces the rows an earlier live run could not deliver.
