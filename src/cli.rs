@@ -46,7 +46,10 @@ Examples:
   Import into a workspace (key from the environment):
     LAUDSPEAKER_API_KEY=... laudspeaker-import import contacts.csv -m contacts.toml
   Retry what was rejected, after fixing it:
-    laudspeaker-import import contacts.dead-letter.ndjson -m contacts.toml";
+    laudspeaker-import import contacts.dead-letter.ndjson -m contacts.toml
+  Nightly: send only what changed, stop past 1% errors, leave a report:
+    laudspeaker-import import contacts.csv -m contacts.toml --state contacts.state \\
+      --max-errors 1% --report report.json --log-format json";
 
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {

@@ -268,7 +268,8 @@ async fn watch_signals(cancel: CancellationToken, interrupted: Arc<AtomicBool>, 
         Stats::get(&stats.skipped_blank),
         Stats::get(&stats.not_sent),
     );
-    let unknown = read.saturating_sub(upserted + dead + blank + not_sent);
+    let unchanged = Stats::get(&stats.skipped_unchanged);
+    let unknown = read.saturating_sub(upserted + dead + blank + unchanged + not_sent);
     crate::say!(
         "stopped at once: {read} rows read, {upserted} upserted, {dead} dead-lettered, \
          {blank} skipped blank, {not_sent} not sent, {unknown} queued or in flight with no \
@@ -394,7 +395,7 @@ fn finish(
         dead_letters.as_ref().ok().copied().unwrap_or(0),
     );
     if superseded > 0 {
-        crate::say!(
+        crate::notice!(
             "warning: {superseded} rows were accepted after an earlier row of the same customer \
              was dead-lettered; importing the dead-letter file later would put that older \
              row's values back over theirs (see \"The dead-letter workflow\" in the README)"
