@@ -650,3 +650,31 @@ fn a_record_abandoned_in_flight_is_sent_next_time_whatever_it_holds() {
     assert_eq!(emulator.requests().len(), 4);
     assert_eq!(emulator.customers()["k@example.com"]["firstName"], "First");
 }
+
+#[test]
+fn quiet_keeps_errors_and_the_summary_and_drops_warnings() {
+    let sync = Sync::new();
+    let emulator = Emulator::start();
+    // k's first row is refused and its second accepted: a warning.
+    let k = |age: &str| {
+        (
+            "k@example.com".to_string(),
+            "K".to_string(),
+            age.to_string(),
+        )
+    };
+    sync.write_input(&[k("old"), k("30")]);
+    let loud = sync.run(&emulator, &[]);
+    assert_eq!(code(&loud), 1, "{}", output_text(&loud));
+    let warning = "warning: 1 rows were accepted after an earlier row";
+    assert!(
+        output_text(&loud).contains(warning),
+        "{}",
+        output_text(&loud)
+    );
+    let quiet = sync.run(&emulator, &["--quiet", "--full"]);
+    let text = output_text(&quiet);
+    assert_eq!(code(&quiet), 1, "{text}");
+    assert!(!text.contains("warning:"), "{text}");
+    assert!(text.starts_with("rows read                2\n"), "{text}");
+}
