@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::emulator::EmulatorArgs;
+use crate::sync::budget::MaxErrors;
 
 /// Move customer records from CSV and NDJSON files into Laudspeaker.
 ///
@@ -31,7 +32,7 @@ pub struct Cli {
 pub enum Command {
     /// Import CSV or NDJSON files (plain, gzip or zstd), or dead-letter files, into Laudspeaker.
     #[command(after_help = IMPORT_EXAMPLES)]
-    Import(ImportArgs),
+    Import(Box<ImportArgs>),
     /// Run a local Laudspeaker stand-in for tests and rehearsals.
     Emulator(EmulatorArgs),
     /// Import a bundled fixture into an in-process emulator, end to end.
@@ -55,7 +56,11 @@ Examples:
   Several files, compressed or not, in one run:
     laudspeaker-import import 'exports/*.csv.gz' -m contacts.toml --dead-letter rejected/
   From a pipe:
-    gunzip -c contacts.csv.gz | laudspeaker-import import - --format csv -m contacts.toml";
+    gunzip -c contacts.csv.gz | laudspeaker-import import - --format csv -m contacts.toml
+
+  Nightly: send only what changed, stop past 1% errors, leave a report:
+    laudspeaker-import import contacts.csv -m contacts.toml --state contacts.state \\
+      --max-errors 1% --report report.json --log-format json";
 
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
@@ -187,6 +192,48 @@ pub struct ImportArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           help_heading = "Resume")]
     pub max_runtime: Option<Duration>,
+    #[command(flatten)]
+    pub sync: SyncArgs,
+}
+
+/// Options for scheduled syncs: what to skip, what to report.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SyncArgs {
+    /// Changed-only sync: remember what each customer was last sent in this
+    /// file (created owner-only) and skip records the server already holds.
+    #[arg(long, value_name = "FILE", help_heading = "Sync and reporting")]
+    pub state: Option<PathBuf>,
+
+    /// Send every record this once, ignoring --state (which is still updated).
+    #[arg(long, requires = "state", help_heading = "Sync and reporting")]
+    pub full: bool,
+
+    /// Write a JSON report of the run to FILE at the end (also when stopped).
+    #[arg(long, value_name = "FILE", help_heading = "Sync and reporting")]
+    pub report: Option<PathBuf>,
+
+    /// Stop (exit 3) once more than N records, or N% of those read (from
+    /// 100 records on), were dead-lettered.
+    #[arg(long, value_name = "N|N%", help_heading = "Sync and reporting")]
+    pub max_errors: Option<MaxErrors>,
+
+    /// Write one NDJSON line per upserted record to FILE: line, primary key,
+    /// customer id returned.
+    #[arg(long, value_name = "FILE", help_heading = "Sync and reporting")]
+    pub ledger: Option<PathBuf>,
+
+    /// How messages on standard error look: text, or one JSON object a line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text,
+          help_heading = "Sync and reporting")]
+    pub log_format: LogFormat,
+}
+
+/// The shape of messages on standard error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]

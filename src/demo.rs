@@ -89,5 +89,6 @@ fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportA
         no_checkpoint: true,
         restart: false,
         max_runtime: None,
+        sync: Default::default(),
     }
 }

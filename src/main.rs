@@ -5,13 +5,18 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use laudspeaker_import::cli::{Cli, Command, MappingCommand};
+use laudspeaker_import::cli::{Cli, Command, LogFormat, MappingCommand};
 use laudspeaker_import::failure::Failure;
 use laudspeaker_import::{check, demo, emulator, import, init};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose, cli.quiet);
+    let json = match &cli.command {
+        Command::Import(args) => args.sync.log_format == LogFormat::Json,
+        _ => false,
+    };
+    laudspeaker_import::console::configure(json, cli.quiet);
+    init_tracing(cli.verbose, cli.quiet, json);
     let result = match &cli.command {
         Command::Import(args) => import::run(args, cli.quiet),
         Command::Demo(args) => demo::run(args, cli.quiet),
@@ -40,7 +45,8 @@ fn run_emulator(args: emulator::EmulatorArgs) -> Result<u8, Failure> {
 }
 
 /// Diagnostics go to standard error, behind -v; `RUST_LOG` overrides.
-fn init_tracing(verbose: u8, quiet: bool) {
+/// `json`: one JSON object a line, its fields beside the message.
+fn init_tracing(verbose: u8, quiet: bool, json: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -50,12 +56,16 @@ fn init_tracing(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(std::io::stderr().is_terminal() && !json)
         // A closed or full stderr must not end the run (its own report of
         // the failure would go to the same stderr and panic).
         .log_internal_errors(false)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
 }

@@ -29,7 +29,8 @@ impl Progress {
         dry_run: bool,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let terminal = std::io::stderr().is_terminal();
+        // In JSON logs a bar would break the one-object-a-line format.
+        let terminal = std::io::stderr().is_terminal() && !crate::console::is_json();
         let mode = match mode {
             _ if quiet => ProgressMode::None,
             ProgressMode::Auto if terminal => ProgressMode::Bar,

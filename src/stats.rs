@@ -27,6 +27,9 @@ pub struct Stats {
     pub dead_lettered: AtomicU64,
     /// Blank lines skipped.
     pub skipped_blank: AtomicU64,
+    /// Records skipped because `--state` says the server already holds
+    /// exactly these properties.
+    pub skipped_unchanged: AtomicU64,
     /// Records read but never sent because the run stopped early.
     pub not_sent: AtomicU64,
     /// Records skipped because an earlier run of the same command, resumed
@@ -42,6 +45,8 @@ pub struct Stats {
     pub retries_server_error: AtomicU64,
     pub retries_timeout: AtomicU64,
     pub retries_connection: AtomicU64,
+    /// 429 answers received, whether retried or not.
+    pub answers_429: AtomicU64,
 }
 
 impl Stats {

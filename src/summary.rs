@@ -1,5 +1,6 @@
 //! The one summary printed at the end of a run. Its counts always add up:
-//! read = upserted + dead-lettered + skipped blank + not sent + already done.
+//! read = upserted + dead-lettered + skipped blank + skipped unchanged +
+//! not sent + already done.
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +14,8 @@ pub struct Summary {
     pub upserted: u64,
     pub dead_lettered: u64,
     pub skipped_blank: u64,
+    /// Skipped because `--state` says the server already holds them.
+    pub skipped_unchanged: u64,
     pub not_sent: u64,
     /// Finished by an earlier run of the same command (resumed).
     pub already_done: u64,
@@ -31,6 +34,7 @@ impl Summary {
             upserted: Stats::get(&stats.upserted),
             dead_lettered: Stats::get(&stats.dead_lettered),
             skipped_blank: Stats::get(&stats.skipped_blank),
+            skipped_unchanged: Stats::get(&stats.skipped_unchanged),
             not_sent: Stats::get(&stats.not_sent),
             already_done: Stats::get(&stats.already_done),
             rows_with_dropped: Stats::get(&stats.rows_with_dropped),
@@ -47,6 +51,7 @@ impl Summary {
             == self.upserted
                 + self.dead_lettered
                 + self.skipped_blank
+                + self.skipped_unchanged
                 + self.not_sent
                 + self.already_done
     }
@@ -83,6 +88,9 @@ impl Summary {
     /// input's on its own line instead).
     /// `--quiet` hides progress, never this summary.
     pub fn print(&self, dead_letter_path: Option<&Path>, dead_letter_entries: u64) {
+        if crate::console::is_json() {
+            return self.print_json(dead_letter_path);
+        }
         let verb = if self.dry_run {
             "valid (dry run)"
         } else {
@@ -100,6 +108,9 @@ impl Summary {
             crate::say!("dead-lettered   {:>10}", self.dead_lettered);
         }
         crate::say!("skipped blank   {:>10}", self.skipped_blank);
+        if self.skipped_unchanged > 0 {
+            crate::say!("skipped unchanged {:>8}", self.skipped_unchanged);
+        }
         if self.not_sent > 0 {
             crate::say!("not sent        {:>10}", self.not_sent);
         }
@@ -126,6 +137,27 @@ impl Summary {
             crate::say!("warning: the counts do not add up; please report this as a bug");
         }
     }
+
+    /// `--log-format json`: the summary as one object.
+    fn print_json(&self, dead_letter_path: Option<&Path>) {
+        let fields = serde_json::json!({
+            "read": self.read,
+            "upserted": self.upserted,
+            "dead_lettered": self.dead_lettered,
+            "skipped_blank": self.skipped_blank,
+            "skipped_unchanged": self.skipped_unchanged,
+            "not_sent": self.not_sent,
+            "already_done": self.already_done,
+            "sent_with_dropped_properties": self.rows_with_dropped,
+            "retries": self.retries,
+            "elapsed_s": self.elapsed.as_secs_f64(),
+            "rows_per_second": self.rows_per_second(),
+            "dry_run": self.dry_run,
+            "adds_up": self.adds_up(),
+            "dead_letter": dead_letter_path.map(|path| path.display().to_string()),
+        });
+        crate::console::say_fields("INFO", "summary", fields);
+    }
 }
 
 #[cfg(test)]
@@ -139,6 +171,7 @@ mod tests {
             upserted: 6,
             dead_lettered: 2,
             skipped_blank: 1,
+            skipped_unchanged: 0,
             not_sent: 1,
             already_done: 0,
             rows_with_dropped: 0,

@@ -189,6 +189,7 @@ mod tests {
             message: message.to_owned(),
             retry_after: None,
             not_json: false,
+            id: None,
         })
     }
 
@@ -199,6 +200,7 @@ mod tests {
             message: String::new(),
             retry_after: None,
             not_json: true,
+            id: None,
         });
         assert_eq!(
             decide(&page, 1, 3, false),

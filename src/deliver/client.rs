@@ -49,6 +49,8 @@ pub struct Reply {
     /// A 2xx whose body is not a JSON object: not Laudspeaker's answer
     /// (`{"id": ...}`), so the upsert cannot be taken as done.
     pub not_json: bool,
+    /// The customer id a 2xx answer names (`{"id": ...}`), for the ledger.
+    pub id: Option<String>,
 }
 
 impl Answer {
@@ -56,6 +58,19 @@ impl Answer {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Answer::Reply(reply) => reply.retry_after,
+            Answer::TimedOut | Answer::Unreachable(_) => None,
+        }
+    }
+
+    /// Whether this is a 429 Too Many Requests.
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, Answer::Reply(reply) if reply.status == 429)
+    }
+
+    /// The customer id a success named, if any.
+    pub fn into_customer_id(self) -> Option<String> {
+        match self {
+            Answer::Reply(reply) => reply.id,
             Answer::TimedOut | Answer::Unreachable(_) => None,
         }
     }
@@ -137,13 +152,13 @@ async fn read_reply(mut response: Response, secret: &str) -> Answer {
         // The upsert took effect once the status came; a body that then
         // fails to arrive does not undo it. But a web page answering 200
         // (a URL without /api reaching the web app) took nothing.
-        let mut first = None;
+        let mut head = Vec::new();
         while let Ok(Some(chunk)) = response.chunk().await {
-            if first.is_none() {
-                first = chunk.iter().copied().find(|b| !b.is_ascii_whitespace());
-            }
+            let room = ID_BODY_BYTES.saturating_sub(head.len());
+            head.extend_from_slice(&chunk[..chunk.len().min(room)]);
         }
         // Laudspeaker answers `{"id": ...}`; an empty body is no answer.
+        let first = head.iter().copied().find(|b| !b.is_ascii_whitespace());
         let not_json = first != Some(b'{');
         let message = if not_json {
             NOT_JSON.to_string()
@@ -155,6 +170,7 @@ async fn read_reply(mut response: Response, secret: &str) -> Answer {
             message,
             retry_after: None,
             not_json,
+            id: customer_id(&head),
         });
     }
     let retry_after = retry_after(&response);
@@ -168,7 +184,28 @@ async fn read_reply(mut response: Response, secret: &str) -> Answer {
         message,
         retry_after,
         not_json: false,
+        id: None,
     })
+}
+
+/// Bytes of a success's body kept to find the customer id; Laudspeaker's
+/// answer is `{"id": "<uuid>"}`, far shorter.
+const ID_BODY_BYTES: usize = 1024;
+
+/// The `id` of a success's answer, a string or a number, if the body is
+/// a JSON object that has one. Anything else is no id, not an error: the
+/// upsert took effect whatever the body says.
+fn customer_id(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        id: Option<serde_json::Value>,
+    }
+    let answer: Answer = serde_json::from_slice(body).ok()?;
+    match answer.id? {
+        serde_json::Value::String(text) => Some(text),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
 }
 
 fn retry_after(response: &Response) -> Option<Duration> {
@@ -284,6 +321,19 @@ mod tests {
     use super::*;
 
     const KEY: &str = "ls_secret_123";
+
+    #[test]
+    fn the_customer_id_is_read_from_a_string_or_a_number() {
+        assert_eq!(customer_id(br#"{"id":"c-1"}"#).as_deref(), Some("c-1"));
+        assert_eq!(
+            customer_id(br#"{"id": 42, "x": [1]}"#).as_deref(),
+            Some("42")
+        );
+        assert_eq!(customer_id(br#"{"id":null}"#), None);
+        assert_eq!(customer_id(br#"{"name":"x"}"#), None);
+        assert_eq!(customer_id(b"<html>"), None);
+        assert_eq!(customer_id(br#"{"id":"cut"#), None);
+    }
 
     #[test]
     fn json_message_string_is_taken() {

@@ -192,7 +192,7 @@ fn job(line: u64, key: &str) -> Job {
 struct Recorder(Mutex<Vec<(u64, Result<u32, Failure>)>>);
 
 impl Outcomes for Recorder {
-    fn delivered(&self, job: Job, attempts: u32) {
+    fn delivered(&self, job: Job, attempts: u32, _customer_id: Option<&str>) {
         self.0.lock().unwrap().push((job.line, Ok(attempts)));
     }
 

@@ -98,7 +98,8 @@ pub struct Failure {
 
 /// Receives each record's final outcome. Called from delivery tasks.
 pub trait Outcomes: Send + Sync + 'static {
-    fn delivered(&self, job: Job, attempts: u32);
+    /// `customer_id`: the id the server's answer named (`{"id": ...}`).
+    fn delivered(&self, job: Job, attempts: u32, customer_id: Option<&str>);
     fn failed(&self, job: Job, failure: Failure);
 }
 

@@ -36,7 +36,8 @@ pub enum JobEnd {
 
 /// What happened to a record, before the outcome is reported.
 enum Settled {
-    Delivered(u32),
+    /// Attempts made, and the customer id the answer named.
+    Delivered(u32, Option<String>),
     Failed(Failure),
     Dropped,
 }
@@ -94,7 +95,9 @@ impl Worker {
         let settled = self.settle(&body, job.line).await;
         job.body = Vec::from(body);
         match settled {
-            Settled::Delivered(attempts) => self.outcomes.delivered(job, attempts),
+            Settled::Delivered(attempts, id) => {
+                self.outcomes.delivered(job, attempts, id.as_deref());
+            }
             Settled::Failed(failure) => self.outcomes.failed(job, failure),
             Settled::Dropped => return JobEnd::Dropped,
         }
@@ -115,6 +118,9 @@ impl Worker {
             }
             attempts += 1;
             let (answer, answered) = self.sender.send(body.clone()).await;
+            if answer.is_throttled() {
+                Stats::bump(&self.stats.answers_429);
+            }
             if let Some(wait) = answer.retry_after() {
                 self.pause.hold_until(answered + wait + RETRY_AFTER_MARGIN);
                 tracing::debug!(line, wait_ms = wait.as_millis(), "server asked to pause");
@@ -130,7 +136,7 @@ impl Worker {
             match classify::decide(&answer, attempts, self.max_retries, proven) {
                 Decision::Delivered => {
                     self.endpoint_proven.store(true, Ordering::Relaxed);
-                    return Settled::Delivered(attempts);
+                    return Settled::Delivered(attempts, answer.into_customer_id());
                 }
                 Decision::Retry(cause) => {
                     tracing::debug!(line, attempts, ?cause, "retrying");

@@ -6,6 +6,7 @@
 //! or skipped, and the summary says so.
 
 mod inputs;
+mod nightly;
 mod outcome;
 mod outputs;
 mod refeed;
@@ -38,6 +39,8 @@ use crate::secret::ApiKey;
 use crate::stats::Stats;
 use crate::summary::Summary;
 use crate::supersede::Ledger;
+use crate::sync::state::{Filter, Verdict};
+use crate::sync::Hooks;
 use crate::transform::Dropped;
 use outcome::{Recorder, Recorders};
 use source::Item;
@@ -70,6 +73,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
     if args.dead_letter_format == DeadLetterFormat::Csv {
         refuse_csv_dead_letters(&checked)?;
     }
+    let (nightly, filter) = nightly::open(args, &paths, &outputs.dead_letters)?;
     let emit = open_emit(outputs.emit_requests.as_deref())?;
     let stats = Arc::new(Stats::default());
     // Fired by a signal, or by an output that can no longer be written.
@@ -81,8 +85,12 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         warnings,
         emit: outputs.emit_requests.as_deref(),
     };
-    let mut pending = start_inputs(args, checked, &files, &stats, &cancel)?;
+    let mut pending = start_inputs(args, checked, &files, &stats, &cancel, &nightly.hooks)?;
     let recorders: Vec<Arc<Recorder>> = pending.iter().map(|p| p.recorder.clone()).collect();
+    let checkpoints = recorders
+        .iter()
+        .filter_map(|r| r.checkpoint.as_ref().map(|j| j.path().to_path_buf()))
+        .collect();
     let total_bytes = total_bytes(&paths);
     let progress = Progress::start(
         args.progress,
@@ -91,23 +99,38 @@ pub fn run(args: &ImportArgs, quiet: bool) -> Result<u8, Failure> {
         total_bytes,
         args.dry_run,
     );
-    let outcome = pipeline(
-        &mut pending,
-        &opener,
-        settings,
-        &stats,
-        emit,
+    let controls = Controls {
         cancel,
-        args.max_runtime,
-    );
+        max_runtime: args.max_runtime,
+        filter,
+    };
+    let outcome = pipeline(&mut pending, &opener, settings, &stats, emit, controls);
     progress.finish();
     for warning in pending.iter().flat_map(|p| &p.warnings) {
-        crate::say!("warning: {warning}; check the path in the mapping");
+        crate::notice!("warning: {warning}; check the path in the mapping");
     }
     let dropped: Vec<Option<Warnings>> = pending.into_iter().map(|p| p.dropped).collect();
     let dropped = finish_warnings(dropped);
-    let ended = finish(outcome, recorders, &stats, started, args, &paths);
-    dropped.and(ended)
+    let ended = finish(
+        outcome,
+        recorders,
+        &stats,
+        started,
+        args,
+        &paths,
+        &nightly.hooks,
+    );
+    nightly.end(
+        dropped.and(ended),
+        &stats,
+        started.elapsed(),
+        args,
+        &paths,
+        nightly::Files {
+            dead_letters: &outputs.dead_letters,
+            checkpoints,
+        },
+    )
 }
 
 /// Opens inputs: the same mapping and options for every one.
@@ -218,6 +241,7 @@ fn start_inputs(
     files: &OutputFiles<'_>,
     stats: &Arc<Stats>,
     cancel: &CancellationToken,
+    sync: &Arc<Hooks>,
 ) -> Result<Vec<Pending>, Failure> {
     let ledger = Arc::new(Ledger::default());
     let count = checked.len();
@@ -244,7 +268,7 @@ fn start_inputs(
                 }
             },
         };
-        let recorder = Recorder::new(
+        let mut recorder = Recorder::new(
             stats.clone(),
             index,
             start.dead_letters,
@@ -252,6 +276,7 @@ fn start_inputs(
             ledger.clone(),
             cancel.clone(),
         );
+        recorder.sync = sync.clone();
         pending.push(Pending {
             path: checked.path,
             input: checked.input,
@@ -322,7 +347,7 @@ fn finish_warnings(files: Vec<Option<Warnings>>) -> Result<(), Failure> {
         let path = file.path().to_path_buf();
         match file.finish() {
             Ok(0) => {}
-            Ok(n) => crate::say!("{n} dropped properties are listed in {}", path.display()),
+            Ok(n) => crate::notice!("{n} dropped properties are listed in {}", path.display()),
             Err(e) => {
                 failed = Err(Failure::during_run(format!(
                     "closing the warnings file {}: {e}",
@@ -443,6 +468,15 @@ enum Ended {
     OutOfTime,
 }
 
+/// What steers a run besides its inputs and settings.
+struct Controls {
+    /// Fired by a signal, the deadline, or an output that failed.
+    cancel: CancellationToken,
+    max_runtime: Option<Duration>,
+    /// Skips records the server already holds (`--state`).
+    filter: Option<Filter>,
+}
+
 /// Reads the inputs, one after another, on their own thread and delivers
 /// (or, in a dry run, only counts) what they build, through one delivery:
 /// rows of the same customer go out in the order of the inputs.
@@ -452,9 +486,13 @@ fn pipeline(
     settings: Option<Settings>,
     stats: &Arc<Stats>,
     emit: Option<BufWriter<File>>,
-    cancel: CancellationToken,
-    max_runtime: Option<Duration>,
+    controls: Controls,
 ) -> Result<Ended, Failure> {
+    let Controls {
+        cancel,
+        max_runtime,
+        filter,
+    } = controls;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -495,6 +533,7 @@ fn pipeline(
                 emit,
                 dry_run,
                 cancel: &cancel,
+                filter,
             };
             reading.all(pending, opener, stats)
         });
@@ -570,7 +609,8 @@ async fn watch_signals(
         Stats::get(&stats.not_sent),
     );
     let done = Stats::get(&stats.already_done);
-    let unknown = read.saturating_sub(upserted + dead + blank + not_sent + done);
+    let unchanged = Stats::get(&stats.skipped_unchanged);
+    let unknown = read.saturating_sub(upserted + dead + blank + not_sent + done + unchanged);
     crate::say!(
         "stopped at once: {read} rows read, {upserted} upserted, {dead} dead-lettered, \
          {blank} skipped blank, {not_sent} not sent, {unknown} queued or in flight with no \
@@ -594,6 +634,8 @@ struct Reading<'a> {
     dry_run: bool,
     /// Fired by a signal, the deadline or an output that failed.
     cancel: &'a CancellationToken,
+    /// Skips records the server already holds (`--state`).
+    filter: Option<Filter>,
 }
 
 impl Reading<'_> {
@@ -641,9 +683,7 @@ impl Reading<'_> {
     }
 
     fn stopped(&self, recorder: &Recorder) -> bool {
-        self.cancel.is_cancelled()
-            || recorder.write_failed.load(Ordering::Relaxed)
-            || (!self.dry_run && self.tx.is_closed())
+        self.cancel.is_cancelled() || recorder.stopping() || (!self.dry_run && self.tx.is_closed())
     }
 
     fn flush_emit(&mut self) -> Result<(), String> {
@@ -671,12 +711,13 @@ impl Reading<'_> {
         // what was sent.
         let mut output_error = None;
         let (tx, emit, dry_run) = (&self.tx, &mut self.emit, self.dry_run);
+        let filter = &mut self.filter;
         let cancel = self.cancel;
         // The record's number in reading order, blank lines included: what
         // the checkpoint records.
         let mut seq = 0;
         let mut visit = |item: Item<'_>| {
-            if cancel.is_cancelled() || recorder.write_failed.load(Ordering::Relaxed) {
+            if cancel.is_cancelled() || recorder.stopping() {
                 return ControlFlow::Break(());
             }
             recorder.count(|stats| &stats.read);
@@ -701,6 +742,18 @@ impl Reading<'_> {
                     raw,
                     source_line,
                 } => {
+                    match filter.as_mut().map(|f| f.check(server_trim(key), body)) {
+                        None | Some(Ok(Verdict::Send)) => {}
+                        Some(Ok(Verdict::Unchanged)) => {
+                            recorder.unchanged(seq);
+                            return ControlFlow::Continue(());
+                        }
+                        Some(Err(e)) => {
+                            output_error = Some(format!("--state: {e}"));
+                            Stats::bump(&stats.not_sent);
+                            return ControlFlow::Break(());
+                        }
+                    }
                     let noted = match dropped_file.as_mut() {
                         Some(file) => note_dropped(file, recorder, line, source_line, dropped)
                             .map_err(|e| format!("writing the warnings file: {e}")),
@@ -785,6 +838,7 @@ fn finish(
     started: Instant,
     args: &ImportArgs,
     paths: &[PathBuf],
+    sync: &Hooks,
 ) -> Result<u8, Failure> {
     let several = recorders.len() > 1;
     let mut superseded = 0;
@@ -821,7 +875,7 @@ fn finish(
     let shown_path = if several { None } else { only_path };
     summary.print(shown_path.as_deref(), entries);
     if superseded > 0 {
-        crate::say!(
+        crate::notice!(
             "warning: {superseded} rows were accepted after an earlier row of the same customer \
              was dead-lettered; importing the dead-letter file later would put that older \
              row's values back over theirs (see \"The dead-letter workflow\" in the README)"
@@ -838,7 +892,11 @@ fn finish(
             "some rejected rows could not be written to the dead-letter file",
         ));
     }
-    match outcome? {
+    let outcome = outcome?;
+    if let Some(reason) = sync.stopped() {
+        return Err(Failure::during_run(reason.message()));
+    }
+    match outcome {
         Ended::Stopped(Stop::Fatal { message, hint }) => {
             Err(Failure::during_run(message).with_hint(hint))
         }

@@ -10,6 +10,7 @@ use crate::deliver::{Failure, Job, Outcomes};
 use crate::input::decode::RecordCodec;
 use crate::stats::Stats;
 use crate::supersede::{position, Ledger};
+use crate::sync::Hooks;
 use crate::transform::Rejection;
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +37,8 @@ pub struct Recorder {
     pub write_failed: AtomicBool,
     /// Records each final outcome, for a later run to resume from.
     pub checkpoint: Option<Journal>,
+    /// State, success ledger, error budget: the run's, shared by its inputs.
+    pub sync: Arc<Hooks>,
 }
 
 impl Recorder {
@@ -58,6 +61,7 @@ impl Recorder {
             halt,
             write_failed: AtomicBool::new(false),
             checkpoint: None,
+            sync: Arc::default(),
         }
     }
 
@@ -71,6 +75,13 @@ impl Recorder {
         if let Some(journal) = &self.checkpoint {
             journal.record(seq, outcome);
         }
+    }
+
+    /// A record whose properties the server already holds (`--state`),
+    /// skipped. The checkpoint records it as a skip, like a blank line.
+    pub fn unchanged(&self, seq: u64) {
+        self.count(|stats| &stats.skipped_unchanged);
+        self.checkpoint(seq, Outcome::Blank);
     }
 
     /// A blank line, skipped.
@@ -129,7 +140,16 @@ impl Recorder {
         // Counted as dead-lettered only once it is in the file; a row the
         // file could not take was read and not sent.
         match written {
-            Ok(()) => self.count(|stats| &stats.dead_lettered),
+            Ok(()) => {
+                self.count(|stats| &stats.dead_lettered);
+                let dead = Stats::get(&self.stats.dead_lettered);
+                if self
+                    .sync
+                    .dead_lettered(entry.kind, dead, Stats::get(&self.stats.read))
+                {
+                    self.halt.cancel();
+                }
+            }
             // `not_sent` of the run only: see `own`.
             Err(_) => Stats::bump(&self.stats.not_sent),
         }
@@ -153,6 +173,12 @@ impl Recorder {
         (dead_letters, checkpoint)
     }
 
+    /// Whether the run must stop reading: an output cannot be written or
+    /// the error budget is spent.
+    pub fn stopping(&self) -> bool {
+        self.write_failed.load(Ordering::Relaxed) || self.sync.stopped().is_some()
+    }
+
     pub fn into_dead_letters(self) -> DeadLetters {
         self.dead_letters
     }
@@ -163,9 +189,9 @@ impl Recorder {
 pub struct Recorders(pub Vec<Arc<Recorder>>);
 
 impl Outcomes for Recorders {
-    fn delivered(&self, job: Job, attempts: u32) {
+    fn delivered(&self, job: Job, attempts: u32, customer_id: Option<&str>) {
         if let Some(recorder) = self.0.get(job.input) {
-            recorder.delivered(job, attempts);
+            recorder.delivered(job, attempts, customer_id);
         }
     }
 
@@ -177,15 +203,19 @@ impl Outcomes for Recorders {
 }
 
 impl Outcomes for Recorder {
-    fn delivered(&self, job: Job, _attempts: u32) {
+    fn delivered(&self, job: Job, _attempts: u32, customer_id: Option<&str>) {
         self.count(|stats| &stats.upserted);
         self.checkpoint(job.seq, Outcome::Upserted);
         self.note_delivered(&job.key, job.line);
+        if self.sync.delivered(job, customer_id) {
+            self.halt.cancel();
+        }
     }
 
     fn failed(&self, job: Job, failure: Failure) {
         let at = position(self.index, job.line);
         self.ledger.note_undelivered(&job.key, at);
+        self.sync.failed(&job.key);
         let entry = Entry {
             line: job.line,
             reason: &failure.reason,

@@ -89,6 +89,57 @@ fn dead_letter_paths(args: &ImportArgs, inputs: &[PathBuf]) -> Result<Vec<PathBu
     }
 }
 
+/// Checks the files of a nightly sync: none lands on the input, the
+/// mapping, the dead-letter file, the emitted requests or another of them;
+/// the ledger and the report replace only a file this tool wrote. (The
+/// state file is checked by its store, which refuses anything not a store.)
+pub fn check_sync(
+    args: &ImportArgs,
+    inputs: &[PathBuf],
+    dead_letters: &[PathBuf],
+) -> Result<(), Failure> {
+    let mut taken = vec![(args.mapping.as_path(), "the mapping")];
+    taken.extend(inputs.iter().map(|input| (input.as_path(), "an input")));
+    taken.extend(
+        dead_letters
+            .iter()
+            .map(|file| (file.as_path(), "a dead-letter file")),
+    );
+    if let Some(emit) = &args.emit_requests {
+        taken.push((emit.as_path(), "the --emit-requests file"));
+    }
+    let files = [
+        (&args.sync.state, "--state", None, "the --state file"),
+        (
+            &args.sync.ledger,
+            "--ledger",
+            Some(LEDGER_MARK),
+            "the --ledger file",
+        ),
+        (
+            &args.sync.report,
+            "--report",
+            Some(REPORT_MARK),
+            "the --report file",
+        ),
+    ];
+    for (path, flag, mark, what) in files {
+        let Some(path) = path else { continue };
+        refuse_taken(path, flag, &taken)?;
+        if let Some(mark) = mark {
+            refuse_foreign(path, flag, mark)?;
+        }
+        taken.push((path.as_path(), what));
+    }
+    Ok(())
+}
+
+/// How a --ledger file of an earlier run starts.
+const LEDGER_MARK: &[u8] = b"{\"line\":";
+
+/// How a --report file of an earlier run starts.
+const REPORT_MARK: &[u8] = b"{\n  \"report\"";
+
 /// `<input stem>.dead-letter.ndjson` (or `.csv`) beside the input (under
 /// any `.gz` or `.zst`); `stdin.dead-letter.ndjson` in the current
 /// directory for `-`. A dry run's is `<stem>.dry-run.dead-letter.ndjson`,
