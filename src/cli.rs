@@ -131,6 +131,14 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 102_400, value_parser = parse_body_limit,
           help_heading = "Delivery")]
     pub max_body_bytes: usize,
+
+    /// How long the server may stay unreachable (every request failing
+    /// with a broken connection, a timeout, 502, 503 or 504) before the run
+    /// stops with exit 3; meanwhile requests are held and one probe at a
+    /// time checks whether it is back.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration,
+          help_heading = "Delivery")]
+    pub max_outage: Duration,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -82,5 +82,6 @@ fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportA
         timeout: std::time::Duration::from_secs(10),
         max_retries: 5,
         max_body_bytes: 102_400,
+        max_outage: std::time::Duration::from_secs(600),
     }
 }
