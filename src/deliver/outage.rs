@@ -212,7 +212,13 @@ impl Outages {
         Gate::Go(Ticket { turn, ups_before })
     }
 
-    /// Gives back a ticket that sent nothing (the run is stopping).
+    /// Whether an outage began after `ticket` was given as a normal one:
+    /// then it should be given back rather than used.
+    pub fn stale(&self, ticket: Ticket) -> bool {
+        ticket.turn == Turn::Normal && self.down.load(Ordering::Acquire)
+    }
+
+    /// Gives back a ticket that sent nothing.
     pub fn release(&self, ticket: Ticket) {
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
         if ticket.turn == Turn::Probe {
@@ -413,6 +419,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_outage_needs_different_records_failing_in_a_row() {
         let outages = Outages::new(8, Duration::from_secs(600));
+        let early = go(outages.admit().await);
         let mut rows: Vec<RowMark> = (0..5).map(|_| RowMark::default()).collect();
         for _ in 0..10 {
             let verdict = attempt(&outages, &mut rows[0], &refused()).await;
@@ -426,6 +433,8 @@ mod tests {
             Verdict::Outage
         );
         assert!(outages.down.load(Ordering::Acquire));
+        assert!(outages.stale(early), "a ticket from before the outage");
+        outages.release(early);
     }
 
     #[tokio::test(start_paused = true)]

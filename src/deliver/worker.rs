@@ -113,13 +113,9 @@ impl Worker {
         let mut retrying: Option<RetryCause> = None;
         let mut mark = RowMark::default();
         loop {
-            let Some(ticket) = self.pass_gate().await else {
+            let Some(ticket) = self.leave_to_send().await else {
                 return Settled::Dropped;
             };
-            if !self.clear_to_send().await {
-                self.outages.release(ticket);
-                return Settled::Dropped;
-            }
             if let Some(cause) = retrying.take() {
                 self.stats.retried(cause);
             }
@@ -170,6 +166,24 @@ impl Worker {
                     return Settled::Dropped;
                 }
             }
+        }
+    }
+
+    /// Waits for the outage gate, then for the pause and the limiter.
+    /// `None` if the run halts first.
+    async fn leave_to_send(&self) -> Option<Ticket> {
+        loop {
+            let ticket = self.pass_gate().await?;
+            if !self.clear_to_send().await {
+                self.outages.release(ticket);
+                return None;
+            }
+            if !self.outages.stale(ticket) {
+                return Some(ticket);
+            }
+            // An outage began while this waited for the pause or the
+            // limiter: back to the gate instead of sending.
+            self.outages.release(ticket);
         }
     }
 
