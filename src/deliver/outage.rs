@@ -125,6 +125,9 @@ pub struct Outages {
     ups: AtomicU64,
     /// Attempts let through the gate and not yet booked.
     in_flight: AtomicUsize,
+    /// Callers of [`doubt`](Self::doubt) waiting: every answer must wake
+    /// them.
+    doubting: AtomicUsize,
     state: Mutex<State>,
     changed: Notify,
 }
@@ -158,6 +161,7 @@ impl Outages {
             troubled: AtomicBool::new(false),
             ups: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            doubting: AtomicUsize::new(0),
             state: Mutex::default(),
             changed: Notify::new(),
         }
@@ -237,6 +241,8 @@ impl Outages {
                 self.ups.fetch_add(1, Ordering::AcqRel);
                 if self.troubled.load(Ordering::Acquire) {
                     self.recovered();
+                } else if self.doubting.load(Ordering::Acquire) > 0 {
+                    self.changed.notify_waiters();
                 }
                 Verdict::Up
             }
@@ -319,6 +325,13 @@ impl Outages {
     /// True when an outage started (the failure does not count); false
     /// when another answer came, or nothing is left in flight to tell.
     pub async fn doubt(&self, row: &RowMark) -> bool {
+        self.doubting.fetch_add(1, Ordering::AcqRel);
+        // Counted down however this ends, the caller giving up included.
+        let _doubting = CountedDown(&self.doubting);
+        self.wait_for_evidence(row).await
+    }
+
+    async fn wait_for_evidence(&self, row: &RowMark) -> bool {
         loop {
             let mut changed = pin!(self.changed.notified());
             changed.as_mut().enable();
@@ -334,6 +347,15 @@ impl Outages {
             }
             changed.await;
         }
+    }
+}
+
+/// Takes one off a counter when dropped.
+struct CountedDown<'a>(&'a AtomicUsize);
+
+impl Drop for CountedDown<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
