@@ -8,10 +8,13 @@
 //! answers some bad records with 500, and a few of them left at the end of
 //! a run must be dead-lettered, not taken for an outage.
 //!
-//! An outage starts when [`rows_to_declare`] different records have failed
-//! in a row with no "up" answer between, each attempt sent after the last
-//! "up" answer arrived (a request that hung since before then says nothing
-//! about the server now). From then on, attempts wait at the
+//! An outage starts when five different records have failed in a row with
+//! no "up" answer between, each attempt sent after the last "up" answer
+//! arrived (a request that hung since before then says nothing about the
+//! server now). With fewer requests in flight at once, [`rows_to_declare`]
+//! records do, once their failures have gone on for [`SLOW_DECLARE`]: two
+//! records failing together at a concurrency of 2 are too common to stop
+//! for. From then on, attempts wait at the
 //! gate ([`Outages::admit`]); one of the held records is sent as the probe,
 //! with a growing pause between probes ([`PROBE_FIRST`] doubling up to
 //! [`PROBE_CAP`]); the first "up" answer ends the outage and releases them
@@ -43,10 +46,18 @@ pub const PROBE_FIRST: Duration = Duration::from_millis(250);
 /// The longest pause between two probes.
 pub const PROBE_CAP: Duration = Duration::from_secs(4);
 
+/// Different records failing in a row that start an outage at once.
+pub const ROWS_FOR_OUTAGE: u32 = 5;
+
+/// How long the failures of fewer records must go on to start an outage.
+pub const SLOW_DECLARE: Duration = Duration::from_secs(1);
+
 /// Different records that must fail in a row to start an outage: five, or
-/// fewer when fewer requests are in flight at once, but never one.
+/// fewer when fewer requests are in flight at once (then only after
+/// [`SLOW_DECLARE`]), but never one.
 pub fn rows_to_declare(concurrency: usize) -> u32 {
-    u32::try_from(concurrency.clamp(2, 5)).unwrap_or(5)
+    let rows = u32::try_from(concurrency).unwrap_or(ROWS_FOR_OUTAGE);
+    rows.clamp(2, ROWS_FOR_OUTAGE)
 }
 
 /// What an answer says about the server.
@@ -292,7 +303,9 @@ impl Outages {
                 state.failing_rows += 1;
             }
             let since = *state.failing_since.get_or_insert(now);
-            if state.failing_rows >= self.rows_to_declare {
+            let rows = state.failing_rows;
+            let long = now - since >= SLOW_DECLARE;
+            if rows >= ROWS_FOR_OUTAGE || rows >= self.rows_to_declare && long {
                 self.declare(&mut state, since, answer);
                 Verdict::Outage
             } else {
@@ -461,38 +474,52 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_answer_between_failures_starts_the_count_again() {
-        let outages = Outages::new(3, Duration::from_secs(600));
-        let mut rows: Vec<RowMark> = (0..4).map(|_| RowMark::default()).collect();
+        let outages = Outages::new(8, Duration::from_secs(600));
+        let mut rows: Vec<RowMark> = (0..6).map(|_| RowMark::default()).collect();
+        for row in &mut rows[..3] {
+            assert_eq!(attempt(&outages, row, &refused()).await, Verdict::Failed);
+        }
         assert_eq!(
-            attempt(&outages, &mut rows[0], &refused()).await,
-            Verdict::Failed
-        );
-        assert_eq!(
-            attempt(&outages, &mut rows[1], &refused()).await,
-            Verdict::Failed
-        );
-        assert_eq!(
-            attempt(&outages, &mut rows[2], &reply(500)).await,
+            attempt(&outages, &mut rows[5], &reply(500)).await,
             Verdict::Up
         );
+        for row in &mut rows[..4] {
+            assert_eq!(attempt(&outages, row, &refused()).await, Verdict::Failed);
+        }
         assert_eq!(
-            attempt(&outages, &mut rows[0], &refused()).await,
-            Verdict::Failed
-        );
-        assert_eq!(
-            attempt(&outages, &mut rows[1], &refused()).await,
-            Verdict::Failed
-        );
-        assert_eq!(
-            attempt(&outages, &mut rows[3], &refused()).await,
+            attempt(&outages, &mut rows[4], &refused()).await,
             Verdict::Outage
         );
     }
 
-    /// Declares an outage with three records at concurrency 3.
+    #[tokio::test(start_paused = true)]
+    async fn at_low_concurrency_the_failures_must_last() {
+        let outages = Outages::new(2, Duration::from_secs(600));
+        let (mut first, mut second) = (RowMark::default(), RowMark::default());
+        assert_eq!(
+            attempt(&outages, &mut first, &refused()).await,
+            Verdict::Failed
+        );
+        assert_eq!(
+            attempt(&outages, &mut second, &refused()).await,
+            Verdict::Failed
+        );
+        tokio::time::sleep(SLOW_DECLARE - MS).await;
+        assert_eq!(
+            attempt(&outages, &mut first, &refused()).await,
+            Verdict::Failed
+        );
+        tokio::time::sleep(MS).await;
+        assert_eq!(
+            attempt(&outages, &mut second, &refused()).await,
+            Verdict::Outage
+        );
+    }
+
+    /// Declares an outage with five records.
     async fn declared(max: Duration) -> Arc<Outages> {
-        let outages = Arc::new(Outages::new(3, max));
-        for _ in 0..3 {
+        let outages = Arc::new(Outages::new(8, max));
+        for _ in 0..5 {
             attempt(&outages, &mut RowMark::default(), &reply(503)).await;
         }
         assert!(outages.down.load(Ordering::Acquire));
@@ -605,6 +632,7 @@ mod tests {
         assert!(!outages.down.load(Ordering::Acquire));
         // Sent after the last answer, two failures do count.
         attempt(&outages, &mut RowMark::default(), &refused()).await;
+        tokio::time::sleep(SLOW_DECLARE).await;
         let last = attempt(&outages, &mut RowMark::default(), &refused()).await;
         assert_eq!(last, Verdict::Outage);
     }
@@ -637,8 +665,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn doubt_ends_in_an_outage_when_the_others_fail_too() {
-        let outages = Arc::new(Outages::new(3, Duration::from_secs(600)));
-        let others = [go(outages.admit().await), go(outages.admit().await)];
+        let outages = Arc::new(Outages::new(8, Duration::from_secs(600)));
+        let mut others = Vec::new();
+        for _ in 0..4 {
+            others.push(go(outages.admit().await));
+        }
         let mut spent = RowMark::default();
         assert_eq!(
             attempt(&outages, &mut spent, &refused()).await,
@@ -654,7 +685,7 @@ mod tests {
         }
         assert!(
             doubting.await.expect("no panic"),
-            "the third record started an outage"
+            "the fifth record started an outage"
         );
     }
 }
