@@ -192,6 +192,14 @@ pub struct ImportArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           help_heading = "Resume")]
     pub max_runtime: Option<Duration>,
+    /// How long the server may stay unreachable (every request failing
+    /// with a broken connection, a timeout, 502, 503 or 504) before the run
+    /// stops with exit 3; meanwhile requests are held and one probe at a
+    /// time checks whether it is back.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration,
+          help_heading = "Delivery")]
+    pub max_outage: Duration,
+
     #[command(flatten)]
     pub sync: SyncArgs,
 }

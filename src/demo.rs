@@ -90,5 +90,6 @@ fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportA
         restart: false,
         max_runtime: None,
         sync: Default::default(),
+        max_outage: std::time::Duration::from_secs(600),
     }
 }

@@ -6,12 +6,14 @@
 //! with the same primary key in order: one of them at a time, in the order
 //! received. [`worker`] takes one record through its attempts; [`client`]
 //! makes one HTTP attempt; [`classify`] decides what an answer means;
-//! [`backoff`] says how long to wait; [`limiter`] paces the whole run.
+//! [`backoff`] says how long to wait; [`limiter`] paces the whole run;
+//! [`outage`] holds everything back while the server is down.
 
 mod backoff;
 mod classify;
 mod client;
 mod limiter;
+mod outage;
 mod worker;
 
 use std::collections::hash_map::Entry;
@@ -82,6 +84,8 @@ pub struct Settings {
     /// First backoff delay; doubles per retry, with jitter, up to `backoff_cap`.
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
+    /// How long an outage may last before the run stops (`--max-outage`).
+    pub max_outage: Duration,
 }
 
 /// Why a record could not be delivered.

@@ -1,6 +1,6 @@
 //! One record from its first attempt to its final outcome: waits for the
-//! run-wide pause and the rate limiter, sends, decides, backs off, and
-//! reports the outcome, or stops the run on a fatal answer.
+//! outage gate, the run-wide pause and the rate limiter, sends, decides,
+//! backs off, and reports the outcome, or stops the run on a fatal answer.
 
 use std::mem;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +14,7 @@ use super::backoff::{Backoff, Pause};
 use super::classify::{self, Decision};
 use super::client::Sender;
 use super::limiter::Limiter;
+use super::outage::{self, Gate, Outages, RowMark, Ticket, Verdict};
 use super::{Failure, Job, Outcomes, Settings, Stop};
 use crate::stats::{RetryCause, Stats};
 
@@ -47,6 +48,8 @@ pub struct Worker {
     sender: Sender,
     limiter: Limiter,
     pause: Pause,
+    outages: Outages,
+    max_outage: Duration,
     backoff: Backoff,
     max_retries: u32,
     timeout: Duration,
@@ -71,6 +74,8 @@ impl Worker {
             sender: Sender::new(settings)?,
             limiter: Limiter::new(settings.rate),
             pause: Pause::new(),
+            outages: Outages::new(settings.concurrency, settings.max_outage),
+            max_outage: settings.max_outage,
             backoff: Backoff::new(settings.backoff_base, settings.backoff_cap),
             max_retries: settings.max_retries,
             timeout: settings.timeout,
@@ -109,10 +114,11 @@ impl Worker {
     async fn settle(&self, body: &Bytes, line: u64) -> Settled {
         let mut attempts = 0;
         let mut retrying: Option<RetryCause> = None;
+        let mut mark = RowMark::default();
         loop {
-            if !self.clear_to_send().await {
+            let Some(ticket) = self.leave_to_send().await else {
                 return Settled::Dropped;
-            }
+            };
             if let Some(cause) = retrying.take() {
                 self.stats.retried(cause);
             }
@@ -121,6 +127,7 @@ impl Worker {
             if answer.is_throttled() {
                 Stats::bump(&self.stats.answers_429);
             }
+            let verdict = self.outages.answered(ticket, &answer, &mut mark);
             if let Some(wait) = answer.retry_after() {
                 self.pause.hold_until(answered + wait + RETRY_AFTER_MARGIN);
                 tracing::debug!(line, wait_ms = wait.as_millis(), "server asked to pause");
@@ -138,6 +145,18 @@ impl Worker {
                     self.endpoint_proven.store(true, Ordering::Relaxed);
                     return Settled::Delivered(attempts, answer.into_customer_id());
                 }
+                Decision::Retry(cause) | Decision::GiveUp(cause) if verdict == Verdict::Outage => {
+                    // The server is down, not this record: the attempt is
+                    // free, and the gate paces the next one.
+                    attempts -= 1;
+                    retrying = Some(cause);
+                }
+                Decision::GiveUp(cause)
+                    if verdict == Verdict::Failed && self.outage_started(&mark).await =>
+                {
+                    attempts -= 1;
+                    retrying = Some(cause);
+                }
                 Decision::Retry(cause) => {
                     tracing::debug!(line, attempts, ?cause, "retrying");
                     if !self.back_off(attempts).await {
@@ -153,6 +172,53 @@ impl Worker {
                     return Settled::Dropped;
                 }
             }
+        }
+    }
+
+    /// Waits for the outage gate, then for the pause and the limiter.
+    /// `None` if the run halts first.
+    async fn leave_to_send(&self) -> Option<Ticket> {
+        loop {
+            let ticket = self.pass_gate().await?;
+            if !self.clear_to_send().await {
+                self.outages.release(ticket);
+                return None;
+            }
+            if !self.outages.stale(ticket) {
+                return Some(ticket);
+            }
+            // An outage began while this waited for the pause or the
+            // limiter: back to the gate instead of sending.
+            self.outages.release(ticket);
+        }
+    }
+
+    /// Waits at the outage gate. `None` if the run halts first, or if the
+    /// outage has lasted too long (which halts the run).
+    async fn pass_gate(&self) -> Option<Ticket> {
+        let gate = tokio::select! {
+            biased;
+            () = self.halt.cancelled() => return None,
+            gate = self.outages.admit() => gate,
+        };
+        match gate {
+            Gate::Go(ticket) => Some(ticket),
+            Gate::TooLong(lasted) => {
+                self.stop_run(outage::too_long(lasted, self.max_outage));
+                None
+            }
+        }
+    }
+
+    /// For a record out of retries on a "down" answer: whether the answers
+    /// still in flight show an outage (then the failure is not its own).
+    /// True if the run halts meanwhile, so the record ends not sent rather
+    /// than dead-lettered on a doubt.
+    async fn outage_started(&self, mark: &RowMark) -> bool {
+        tokio::select! {
+            biased;
+            () = self.halt.cancelled() => true,
+            started = self.outages.doubt(mark) => started,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The request log behind `GET /emulator/requests`: one entry per request
-//! in arrival order, with its arrival and answer times, its body and the
-//! answer given. Each request touches the lock twice, briefly: once when it
+//! in arrival order, with its arrival and answer times, its body, the
+//! answer given and the command-line fault that hit it, if any. Each request touches the lock twice, briefly: once when it
 //! arrives, once when it is settled or answered.
 
 use std::borrow::Cow;
@@ -31,6 +31,7 @@ struct Entry {
     status: Option<u16>,
     applied: bool,
     body: Option<Bytes>,
+    fault: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -85,6 +86,7 @@ impl RequestLog {
                 status: None,
                 applied: false,
                 body: None,
+                fault: None,
             };
             inner.entries.push(entry);
         }
@@ -98,6 +100,17 @@ impl RequestLog {
         self.update(seq, |entry| {
             entry.applied = applied;
             entry.body = body;
+        });
+    }
+
+    /// Records the body of a request a fault hit, and the fault's name; it
+    /// took no effect.
+    pub fn fault(&self, seq: u64, body: Option<Bytes>, fault: &'static str) {
+        let body = self.kept(body);
+        self.update(seq, |entry| {
+            entry.applied = false;
+            entry.body = body;
+            entry.fault = Some(fault);
         });
     }
 
@@ -180,6 +193,9 @@ struct Shown<'a> {
     status: Option<u16>,
     applied: bool,
     body: ShownBody<'a>,
+    /// Only on requests a command-line fault hit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<&'a str>,
 }
 
 impl<'a> Shown<'a> {
@@ -192,6 +208,7 @@ impl<'a> Shown<'a> {
             status: entry.status,
             applied: entry.applied,
             body: ShownBody(entry.body.as_deref()),
+            fault: entry.fault,
         }
     }
 }
@@ -262,6 +279,20 @@ mod tests {
         assert_eq!(seen, [1, 2, 3]);
         assert_eq!(log.count(), 3);
         assert_eq!(parsed(&log), json!([]));
+    }
+
+    #[test]
+    fn faulted_requests_name_their_fault() {
+        let log = RequestLog::new(Keep::Everything);
+        let (first, _) = log.arrive(Cow::Borrowed("/customers/upsert"), |_, _| {});
+        let (second, _) = log.arrive(Cow::Borrowed("/customers/upsert"), |_, _| {});
+        log.fault(first, Some(Bytes::from_static(b"{}")), "reset");
+        log.finish(second, None, true, 200);
+        let shown = parsed(&log);
+        assert_eq!(shown[0]["fault"], json!("reset"));
+        assert_eq!(shown[0]["applied"], json!(false));
+        assert_eq!(shown[0]["answered_ms"], Value::Null);
+        assert_eq!(shown[1].get("fault"), None);
     }
 
     #[test]

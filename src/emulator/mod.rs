@@ -2,9 +2,10 @@
 //! customer endpoints with the real server's semantics, a request log, a
 //! customer dump and scripted faults (`server.toml`).
 //!
-//! The parts: [`script`] reads and matches fault rules, [`store`] keeps
-//! customers, [`log`] records requests, `server` speaks HTTP. This file
-//! holds the settings, starting and stopping.
+//! The parts: [`script`] reads and matches fault rules, [`faults`] decides
+//! the command line's random and timed faults, [`store`] keeps customers,
+//! [`log`] records requests, `server` speaks HTTP. This file holds the
+//! settings, starting and stopping.
 //!
 //! A customer request is answered in this order: it is numbered and
 //! logged on arrival (so `nth_request` counts every request but the
@@ -13,7 +14,14 @@
 //! counts as an attempt), then the first matching rule decides the answer;
 //! with no rule matching, the emulator answers as Laudspeaker does. A
 //! request a rule applies takes effect on arrival, before any delay.
+//!
+//! The command line's faults come before all of that: each customer
+//! request's fault is decided when it arrives (see [`faults`]), and a
+//! faulted request is answered (or dropped) by its fault whatever its key
+//! or body, without taking effect. Latency alone delays the answer and
+//! lets the request take effect, on arrival like a scripted delay.
 
+pub mod faults;
 pub mod log;
 pub mod script;
 mod server;
@@ -34,6 +42,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::cli::Rate;
+pub use faults::Faults;
+use faults::{Latency, Probability, Window};
 pub use log::Keep;
 pub use script::{Rule, Script, ScriptError};
 
@@ -61,6 +72,35 @@ pub struct EmulatorArgs {
     /// Keep no request log at all (`/emulator/requests` answers `[]`).
     #[arg(long)]
     pub no_request_log: bool,
+
+    /// Seed of the random faults: the same seed and the same request order
+    /// give the same faults [default: random, printed on standard error].
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub seed: Option<u64>,
+    /// Answer this share of customer requests 500, e.g. 0.1 or 10%.
+    #[arg(long, value_name = "P", help_heading = "Faults")]
+    pub fail_rate: Option<Probability>,
+    /// Answer 429 with `Retry-After` (whole seconds, at least 1) past a
+    /// token bucket of N requests per second (or /m, /h) that holds one
+    /// second's worth, e.g. 200/s.
+    #[arg(long, value_name = "N/s", help_heading = "Faults")]
+    pub throttle: Option<Rate>,
+    /// Wait before answering: fixed (20ms) or uniform in a range
+    /// (5ms..50ms); the request still takes effect on arrival.
+    #[arg(long, value_name = "D|D1..D2", help_heading = "Faults")]
+    pub latency: Option<Latency>,
+    /// Close the connection without an answer for this share of customer
+    /// requests, e.g. 2%.
+    #[arg(long, value_name = "P", help_heading = "Faults")]
+    pub reset_rate: Option<Probability>,
+    /// Never answer this share of customer requests (the connection is
+    /// held until the client gives up), e.g. 1%.
+    #[arg(long, value_name = "P", help_heading = "Faults")]
+    pub hang_rate: Option<Probability>,
+    /// Answer every customer request 503 in this window after the start,
+    /// e.g. 10s..40s.
+    #[arg(long, value_name = "START..END", help_heading = "Faults")]
+    pub outage: Option<Window>,
 }
 
 impl fmt::Debug for EmulatorArgs {
@@ -72,6 +112,13 @@ impl fmt::Debug for EmulatorArgs {
             .field("no_primary_key", &self.no_primary_key)
             .field("no_request_bodies", &self.no_request_bodies)
             .field("no_request_log", &self.no_request_log)
+            .field("seed", &self.seed)
+            .field("fail_rate", &self.fail_rate)
+            .field("throttle", &self.throttle)
+            .field("latency", &self.latency)
+            .field("reset_rate", &self.reset_rate)
+            .field("hang_rate", &self.hang_rate)
+            .field("outage", &self.outage)
             .finish()
     }
 }
@@ -91,8 +138,11 @@ pub struct Config {
     pub record_requests: bool,
     /// Keep request bodies in the log.
     pub record_bodies: bool,
-    /// How long a `hang` rule holds a request before closing the connection.
+    /// How long a `hang` rule or `--hang-rate` holds a request before
+    /// closing the connection.
     pub hang_for: Duration,
+    /// The command line's faults.
+    pub faults: Faults,
 }
 
 impl fmt::Debug for Config {
@@ -104,6 +154,7 @@ impl fmt::Debug for Config {
             .field("record_requests", &self.record_requests)
             .field("record_bodies", &self.record_bodies)
             .field("hang_for", &self.hang_for)
+            .field("faults", &self.faults)
             .finish()
     }
 }
@@ -117,6 +168,7 @@ impl Default for Config {
             record_requests: true,
             record_bodies: true,
             hang_for: Duration::from_secs(60),
+            faults: Faults::default(),
         }
     }
 }
@@ -139,6 +191,7 @@ impl Config {
             record_requests: !args.no_request_log,
             record_bodies: !args.no_request_bodies,
             script,
+            faults: faults_from_args(args)?,
             ..Config::default()
         })
     }
@@ -158,6 +211,30 @@ impl Config {
             (true, true) => Keep::Everything,
         }
     }
+}
+
+/// The faults the flags ask for, with the seed drawn (and printed) when
+/// random faults are asked for without one.
+fn faults_from_args(args: &EmulatorArgs) -> anyhow::Result<Faults> {
+    let rate = |rate: Option<Probability>| rate.unwrap_or_default();
+    let mut faults = Faults {
+        seed: args.seed.unwrap_or(0),
+        fail_rate: rate(args.fail_rate),
+        reset_rate: rate(args.reset_rate),
+        hang_rate: rate(args.hang_rate),
+        throttle: args.throttle,
+        latency: args.latency,
+        outage: args.outage,
+    };
+    faults.check().map_err(anyhow::Error::msg)?;
+    if args.seed.is_none() && faults.draws() {
+        faults.seed = rand::random();
+        crate::say!(
+            "emulator: random faults use seed {0} (--seed {0} repeats them)",
+            faults.seed
+        );
+    }
+    Ok(faults)
 }
 
 /// A running emulator. Dropping it stops it too (without waiting).

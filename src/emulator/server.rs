@@ -1,6 +1,6 @@
 //! The HTTP side: accepting connections (hyper HTTP/1.1 with keep-alive),
-//! routing, the API-key check, the body limit, the script's rules, and the
-//! customer endpoints' answers.
+//! routing, the command line's faults, the API-key check, the body limit,
+//! the script's rules, and the customer endpoints' answers.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use super::faults::{Decision, Fault, Injector};
 use super::log::RequestLog;
 use super::script::{Facts, Rule};
 use super::store::{check_properties, Store};
@@ -41,6 +42,7 @@ pub struct Shared {
     windows: Box<[AtomicU64]>,
     /// Requests seen per trimmed key; kept only when a rule counts attempts.
     attempts: Option<Mutex<HashMap<Box<str>, u32>>>,
+    faults: Injector,
     pub store: Store,
     pub log: RequestLog,
 }
@@ -63,6 +65,7 @@ impl Shared {
             rules: script.rules,
             windows,
             attempts,
+            faults: Injector::new(config.faults),
             store: Store::default(),
             log: RequestLog::new(keep),
         }
@@ -185,9 +188,14 @@ pub async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<A
         || Cow::Owned(path.to_owned()),
         |(_, label)| Cow::Borrowed(label),
     );
-    let (seq, received_us) = shared
-        .log
-        .arrive(label, |seq, at| shared.open_windows(seq, at));
+    let customer = op.is_some();
+    let mut decision = Decision::default();
+    let (seq, received_us) = shared.log.arrive(label, |seq, at| {
+        shared.open_windows(seq, at);
+        if customer {
+            decision = shared.faults.decide(seq, at);
+        }
+    });
     let Some((op, _)) = op else {
         let answer = not_found(request.method(), path);
         let body = read_body(request, shared.body_cap()).await.ok();
@@ -204,13 +212,17 @@ pub async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<A
         }
         Err(BodyError::Broken) => return Err(NoAnswer),
     };
+    if let Some(fault) = decision.fault {
+        return shared.inflict(fault, seq, body, decision.latency).await;
+    }
     if !authorized {
         return Ok(shared.refuse(seq, Some(body), StatusCode::UNAUTHORIZED));
     }
     if body.len() > shared.max_body_bytes {
         return Ok(shared.refuse(seq, Some(body), StatusCode::PAYLOAD_TOO_LARGE));
     }
-    shared.respond(op, seq, received_us, body).await
+    let latency = decision.latency;
+    shared.respond(op, seq, received_us, body, latency).await
 }
 
 enum BodyError {
@@ -326,21 +338,29 @@ impl Shared {
         rules.position(|(index, rule)| rule.matches(&facts, self.window_start(index)))
     }
 
+    /// The answer to a request no command-line fault hit: the first
+    /// matching rule's, else the emulator's own, after `latency`.
     async fn respond(
         self: Arc<Self>,
         op: Op,
         seq: u64,
         received_us: u64,
         body: Bytes,
+        latency: Duration,
     ) -> Result<Answer, NoAnswer> {
         let (object, key) = parse_body(&body);
         let picked = self.pick_rule(seq, received_us, key.as_deref());
         let commit = picked.map_or(true, |index| self.rules[index].applies());
         let outcome = self.process(op, object, key, commit);
         let Some(index) = picked else {
-            self.log
-                .finish(seq, Some(body), outcome.applied, outcome.status.as_u16());
-            return Ok(json_answer(outcome.status, outcome.body));
+            if latency.is_zero() {
+                self.log
+                    .finish(seq, Some(body), outcome.applied, outcome.status.as_u16());
+                return Ok(json_answer(outcome.status, outcome.body));
+            }
+            self.log.settle(seq, Some(body), outcome.applied);
+            let own = move |_: &Shared| json_answer(outcome.status, outcome.body);
+            return self.answer_later(seq, latency, own).await;
         };
         let rule = &self.rules[index];
         if rule.hang {
@@ -348,23 +368,83 @@ impl Shared {
             tokio::time::sleep(self.hang_for).await;
             return Err(NoAnswer);
         }
-        if rule.delay.is_zero() {
+        let delay = rule.delay + latency;
+        if delay.is_zero() {
             let answer = scripted(rule, outcome);
             self.log
                 .finish(seq, Some(body), answer.applied, answer.status().as_u16());
             return Ok(answer.response);
         }
         self.log.settle(seq, Some(body), outcome.applied);
-        // On its own task, so the answer is stamped even if the client has
-        // given up and hyper drops this request's future.
+        let answer = move |shared: &Shared| scripted(&shared.rules[index], outcome).response;
+        self.answer_later(seq, delay, answer).await
+    }
+
+    /// Answers what `make` builds after `delay`. On its own task, so the
+    /// answer is stamped even if the client has given up and hyper drops
+    /// this request's future.
+    async fn answer_later(
+        self: Arc<Self>,
+        seq: u64,
+        delay: Duration,
+        make: impl FnOnce(&Shared) -> Answer + Send + 'static,
+    ) -> Result<Answer, NoAnswer> {
         let delayed = tokio::spawn(async move {
-            let rule = &self.rules[index];
-            tokio::time::sleep(rule.delay).await;
-            let answer = scripted(rule, outcome);
+            tokio::time::sleep(delay).await;
+            let answer = make(&self);
             self.log.answered(seq, answer.status().as_u16());
-            answer.response
+            answer
         });
         delayed.await.map_err(|_| NoAnswer)
+    }
+
+    /// Answers (or drops) a request as the command-line fault says, after
+    /// `latency`; the request takes no effect.
+    async fn inflict(
+        self: Arc<Self>,
+        fault: Fault,
+        seq: u64,
+        body: Bytes,
+        latency: Duration,
+    ) -> Result<Answer, NoAnswer> {
+        self.log.fault(seq, Some(body), fault.label());
+        let (status, message, retry_after) = match fault {
+            Fault::Hang => {
+                // Hyper closes the connection when the client gives up;
+                // `hang_for` only bounds a client that never does.
+                tokio::time::sleep(self.hang_for.max(latency)).await;
+                return Err(NoAnswer);
+            }
+            Fault::Reset => {
+                tokio::time::sleep(latency).await;
+                return Err(NoAnswer);
+            }
+            Fault::Outage => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", None),
+            Fault::Throttled { retry_after_s } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "ThrottlerException: Too Many Requests",
+                Some(retry_after_s),
+            ),
+            Fault::Fail => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error",
+                None,
+            ),
+        };
+        let make = move |_: &Shared| {
+            let mut answer = json_answer(status, error_body(status, message));
+            if let Some(seconds) = retry_after {
+                let seconds = HeaderValue::from(seconds);
+                answer.headers_mut().insert(header::RETRY_AFTER, seconds);
+            }
+            answer
+        };
+        if latency.is_zero() {
+            let answer = make(&self);
+            self.log.answered(seq, status.as_u16());
+            return Ok(answer);
+        }
+        self.answer_later(seq, latency, make).await
     }
 
     /// The emulator's own answer; `commit` false checks without storing.

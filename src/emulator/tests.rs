@@ -586,6 +586,13 @@ async fn config_from_args_folds_flags_over_the_script() {
         no_primary_key: true,
         no_request_bodies: true,
         no_request_log: false,
+        seed: None,
+        fail_rate: None,
+        throttle: None,
+        latency: None,
+        reset_rate: None,
+        hang_rate: None,
+        outage: None,
     };
     let config = Config::from_args(&args).expect("valid");
     assert_eq!(config.api_key.as_deref(), Some("from_script"));
@@ -622,4 +629,210 @@ async fn shutdown_releases_the_port() {
         .await
         .expect("the port is free again");
     again.shutdown().await;
+}
+
+fn parse_args(flags: &[&str]) -> Result<EmulatorArgs, clap::Error> {
+    use clap::Parser as _;
+    let words = ["laudspeaker-import", "emulator"].iter().chain(flags);
+    match crate::cli::Cli::try_parse_from(words)?.command {
+        crate::cli::Command::Emulator(args) => Ok(args),
+        _ => panic!("the emulator command was parsed"),
+    }
+}
+
+async fn start_faulty(flags: &[&str]) -> Harness {
+    let args = parse_args(flags).expect("valid fault flags");
+    let mut config = Config::from_args(&args).expect("valid settings");
+    config.api_key = Some(KEY.into());
+    config.hang_for = Duration::from_secs(5);
+    start(config).await
+}
+
+#[test]
+fn fault_flags_parse_with_their_documented_syntax() {
+    let args = parse_args(&[
+        "--seed",
+        "9",
+        "--fail-rate",
+        "10%",
+        "--throttle",
+        "200/s",
+        "--latency",
+        "5ms..50ms",
+        "--reset-rate",
+        "0.02",
+        "--hang-rate",
+        "1%",
+        "--outage",
+        "10s..40s",
+    ])
+    .expect("valid flags");
+    let faults = Config::from_args(&args).expect("valid").faults;
+    assert_eq!(faults.seed, 9);
+    assert_eq!(faults.fail_rate.fraction(), 0.1);
+    assert_eq!(faults.reset_rate.fraction(), 0.02);
+    assert_eq!(faults.hang_rate.fraction(), 0.01);
+    assert_eq!(faults.throttle, Some("200/s".parse().expect("valid")));
+    let latency = faults.latency.expect("latency given");
+    assert_eq!((latency.min, latency.max), (ms(5), ms(50)));
+    let outage = faults.outage.expect("outage given");
+    assert_eq!((outage.start.as_secs(), outage.end.as_secs()), (10, 40));
+    assert!(parse_args(&["--latency", "20ms"]).is_ok());
+    assert!(parse_args(&["--fail-rate", "120%"]).is_err());
+    assert!(parse_args(&["--outage", "40s..10s"]).is_err());
+    let over = parse_args(&["--fail-rate", "0.7", "--reset-rate", "40%"]).expect("each valid");
+    let err = Config::from_args(&over).expect_err("over 100% in all");
+    assert_eq!(
+        err.to_string(),
+        "--fail-rate, --reset-rate and --hang-rate add up to 110%, over 100%"
+    );
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[tokio::test]
+async fn fail_rate_answers_500_and_stores_nothing() {
+    let emulator = start_faulty(&["--fail-rate", "100%"]).await;
+    let reply = emulator.upsert(upsert_body("f1", json!({"a": 1}))).await;
+    assert_eq!(reply.status, 500);
+    assert_eq!(
+        reply.body,
+        json!({"statusCode": 500, "message": "Internal server error"})
+    );
+    assert_eq!(emulator.customers().await, json!({}));
+    let log = emulator.requests().await;
+    assert_eq!(log[0]["fault"], json!("fail"));
+    assert_eq!(log[0]["status"], json!(500));
+    assert_eq!(log[0]["applied"], json!(false));
+}
+
+#[tokio::test]
+async fn throttle_answers_429_with_whole_seconds_past_the_bucket() {
+    // A bucket of one token, refilled once an hour: the second request waits.
+    let emulator = start_faulty(&["--throttle", "1/h"]).await;
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for n in 0..2 {
+        let reply = emulator
+            .upsert(upsert_body(&format!("t{n}"), json!({})))
+            .await;
+        statuses.push(reply.status);
+        last = Some(reply);
+    }
+    assert_eq!(statuses, [200, 429]);
+    let last = last.expect("two replies");
+    let retry_after = last
+        .headers
+        .get("retry-after")
+        .expect("Retry-After is sent");
+    let seconds: u64 = retry_after
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("whole seconds");
+    assert!((3500..=3600).contains(&seconds), "{seconds}");
+    assert_eq!(emulator.customers().await, json!({"t0": {}}));
+    assert_eq!(emulator.requests().await[1]["fault"], json!("throttle"));
+}
+
+#[tokio::test]
+async fn latency_delays_the_answer_and_still_stores() {
+    let emulator = start_faulty(&["--latency", "40ms"]).await;
+    let reply = emulator.upsert(upsert_body("l1", json!({"a": 1}))).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(emulator.customers().await, json!({"l1": {"a": 1}}));
+    let log = emulator.requests().await;
+    let waited = log[0]["answered_ms"].as_f64().expect("answered")
+        - log[0]["received_ms"].as_f64().expect("received");
+    assert!(waited >= 40.0, "answered after {waited} ms");
+    assert_eq!(
+        (log[0]["applied"].clone(), log[0].get("fault")),
+        (json!(true), None)
+    );
+}
+
+#[tokio::test]
+async fn reset_rate_closes_the_connection_without_an_answer() {
+    let emulator = start_faulty(&["--reset-rate", "1"]).await;
+    let body = upsert_body("r1", json!({"a": 1})).to_string();
+    let sent = emulator
+        .http
+        .post(emulator.url("/customers/upsert"))
+        .header("Authorization", format!("Api-Key {KEY}"))
+        .body(body)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await;
+    let err = sent.expect_err("no answer comes");
+    assert!(!err.is_timeout(), "closed, not held: {err}");
+    assert_eq!(emulator.customers().await, json!({}));
+    let log = emulator.requests().await;
+    assert_eq!(log[0]["fault"], json!("reset"));
+    assert_eq!(
+        (log[0]["status"].clone(), log[0]["answered_ms"].clone()),
+        (Value::Null, Value::Null)
+    );
+}
+
+#[tokio::test]
+async fn hang_rate_holds_the_request_until_the_client_gives_up() {
+    let emulator = start_faulty(&["--hang-rate", "100%"]).await;
+    let body = upsert_body("h1", json!({"a": 1})).to_string();
+    let sent = emulator
+        .http
+        .post(emulator.url("/customers/upsert"))
+        .header("Authorization", format!("Api-Key {KEY}"))
+        .body(body)
+        .timeout(ms(300))
+        .send()
+        .await;
+    let err = sent.expect_err("no answer comes");
+    assert!(err.is_timeout(), "held until the client gave up: {err}");
+    assert_eq!(emulator.customers().await, json!({}));
+    let log = emulator.requests().await;
+    assert_eq!(log[0]["fault"], json!("hang"));
+    assert_eq!(log[0]["answered_ms"], Value::Null);
+}
+
+#[tokio::test]
+async fn outage_answers_503_inside_its_window_only() {
+    let down = start_faulty(&["--outage", "0s..1h"]).await;
+    let reply = down.upsert(upsert_body("o1", json!({}))).await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.body["message"], json!("Service Unavailable"));
+    assert_eq!(down.customers().await, json!({}));
+    assert_eq!(down.requests().await[0]["fault"], json!("outage"));
+    let later = start_faulty(&["--outage", "1h..2h"]).await;
+    assert_eq!(later.upsert(upsert_body("o1", json!({}))).await.status, 200);
+}
+
+#[tokio::test]
+async fn faults_come_before_the_key_check_and_spare_the_dumps() {
+    let emulator = start_faulty(&["--outage", "0s..1h"]).await;
+    let body = upsert_body("o1", json!({})).to_string();
+    let wrong = emulator
+        .post_as("/customers/upsert", Some("wrong"), body)
+        .await;
+    assert_eq!(wrong.status, 503);
+    assert_eq!(emulator.requests().await.len(), 1, "dumps are not faulted");
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_answers_in_the_same_order() {
+    let flags = ["--seed", "11", "--fail-rate", "50%"];
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let emulator = start_faulty(&flags).await;
+        let mut statuses = Vec::new();
+        for n in 0..40 {
+            let body = upsert_body(&format!("s{n}"), json!({}));
+            statuses.push(emulator.upsert(body).await.status);
+        }
+        runs.push(statuses);
+    }
+    assert_eq!(runs[0], runs[1]);
+    let fails = runs[0].iter().filter(|&&status| status == 500).count();
+    assert!((5..=35).contains(&fails), "{fails} of 40 failed");
 }

@@ -393,6 +393,7 @@ fn settings(args: &ImportArgs) -> Result<Settings, Failure> {
         max_retries: args.max_retries,
         backoff_base: Duration::from_millis(250),
         backoff_cap: Duration::from_secs(30),
+        max_outage: args.max_outage,
     })
 }
 
