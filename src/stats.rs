@@ -35,6 +35,8 @@ pub struct Stats {
     pub retries_server_error: AtomicU64,
     pub retries_timeout: AtomicU64,
     pub retries_connection: AtomicU64,
+    /// Answers 429 Too Many Requests, whether retried or not.
+    pub throttled: AtomicU64,
 }
 
 impl Stats {

@@ -15,6 +15,8 @@ pub struct Summary {
     pub skipped_blank: u64,
     pub not_sent: u64,
     pub retries: u64,
+    /// Answers 429 Too Many Requests.
+    pub throttled: u64,
     pub elapsed: Duration,
     pub dry_run: bool,
 }
@@ -28,6 +30,7 @@ impl Summary {
             skipped_blank: Stats::get(&stats.skipped_blank),
             not_sent: Stats::get(&stats.not_sent),
             retries: stats.retries(),
+            throttled: Stats::get(&stats.throttled),
             elapsed,
             dry_run,
         }
@@ -66,6 +69,9 @@ impl Summary {
             crate::say!("not sent        {:>10}", self.not_sent);
         }
         crate::say!("retries         {:>10}", self.retries);
+        if self.throttled > 0 {
+            crate::say!("answered 429    {:>10}", self.throttled);
+        }
         crate::say!(
             "elapsed         {:>9.2}s  ({:.0} rows/s)",
             self.elapsed.as_secs_f64(),
@@ -90,6 +96,7 @@ mod tests {
             skipped_blank: 1,
             not_sent: 1,
             retries: 0,
+            throttled: 0,
             elapsed: Duration::from_secs(2),
             dry_run: false,
         };
