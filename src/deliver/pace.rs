@@ -33,9 +33,10 @@
 //!   (healthy answers per second), the rate is cut to 90% of what it
 //!   accepted instead, but never below [`FLOOR`] (half) of the current rate
 //!   in one cut: a window that held a `Retry-After` pause understates what
-//!   the server takes. A 429 answering a
-//!   request sent before the last cut is an echo of the same excess and cuts
-//!   nothing more.
+//!   the server takes. A 429 answering a request sent before the last cut,
+//!   or less than [`SETTLE`] after it, is an echo of the same excess and
+//!   cuts nothing more: without that, a server refusing everything for a
+//!   moment would halve the rate with every request sent meanwhile.
 //! - **Cut on rising latency.** When a window's mean latency is more than
 //!   [`LATENCY_RATIO`] times the usual one and [`LATENCY_SLACK`] above it,
 //!   the rate is cut to 90% of the rate answers came at. The usual latency is
@@ -63,6 +64,10 @@
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+/// A 429 for a request sent less than this after a cut is an echo of the
+/// excess already answered by the cut: the cut needs a moment to show.
+pub const SETTLE: Duration = Duration::from_millis(100);
 
 /// How long answers are tallied before the rate may rise.
 pub const WINDOW: Duration = Duration::from_secs(1);
@@ -205,7 +210,7 @@ impl Pace {
             }
             Signal::Throttled => {
                 self.current.troubled = true;
-                let echo = self.last_cut.is_some_and(|cut| seen.sent < cut);
+                let echo = self.last_cut.is_some_and(|cut| seen.sent < cut + SETTLE);
                 if echo {
                     return closed;
                 }
