@@ -188,8 +188,8 @@ fn report(run: &Run) {
             let rate = (run.upserted - upserted) as f64 / (run.elapsed - from);
             let verdict = verdict((low..=high).contains(&rate));
             println!(
-                "settled rate (after {:.0} s)  {rate:8.1} rows/s   target {low:.0} to {high:.0}  {verdict}",
-                from
+                "settled rate (after {from:.0} s)  {rate:8.1} rows/s   \
+                 target {low:.0} to {high:.0}  {verdict}"
             );
         }
         None => println!("settled rate: the run ended before {SETTLING:?}; no figure"),

@@ -76,34 +76,34 @@ fn with_a_ceiling_the_pace_starts_at_it_and_never_rises_above() {
 }
 
 #[test]
-fn a_429_near_the_allowance_keeps_90_percent_of_it() {
+fn a_429_near_the_allowance_keeps_95_percent_of_it() {
     let mut feed = Feed::new(Some(100.0));
     feed.healthy(0, 1000, 10, 10);
     let change = feed.one(1005, 1, Signal::Throttled);
     let cut = Change::Cut {
-        rate: 90.0,
+        rate: 95.0,
         cause: Cause::Throttled,
     };
     assert_eq!(change.map(round), Some(cut));
-    assert_rate(&feed.pace, 90.0);
+    assert_rate(&feed.pace, 95.0);
 }
 
 #[test]
-fn each_healthy_busy_window_after_a_cut_adds_a_twentieth_of_the_way_back() {
+fn each_healthy_busy_window_after_a_cut_adds_a_thirtieth_of_the_way_back() {
     let mut feed = Feed::cut_at_100();
     // The window holding the cut closes at 2,005 ms without a raise; the
     // next ones (closing at 3,005, 4,005 and 5,005 ms) raise by
-    // 90 * (1/0.9 - 1) / 20 = 0.5 each.
+    // (100 - 95) / 30 each.
     let changes = feed.healthy(1005, 5005, 10, 1);
     let rates: Vec<f64> = changes.into_iter().map(|c| round(c).rate()).collect();
-    assert_eq!(rates, [90.5, 91.0, 91.5]);
-    assert_rate(&feed.pace, 91.5);
+    assert_eq!(rates, [95.166667, 95.333333, 95.5]);
+    assert_rate(&feed.pace, 95.5);
 }
 
 #[test]
 fn a_raise_stops_at_the_ceiling() {
     let mut feed = Feed::cut_at_100();
-    feed.healthy(1005, 30_000, 10, 1);
+    feed.healthy(1005, 40_000, 10, 1);
     assert_rate(&feed.pace, 100.0);
 }
 
@@ -111,11 +111,11 @@ fn a_raise_stops_at_the_ceiling() {
 fn a_window_that_used_less_than_80_percent_of_the_allowance_does_not_raise() {
     let mut feed = Feed::cut_at_100();
     feed.healthy(1005, 2000, 10, 1);
-    // 71 answers in the next second: under 0.8 * 90 = 72.
+    // 71 answers in the next second: under 0.8 * 95 = 76.
     let changes = feed.healthy(2000, 2994, 14, 1);
     assert_eq!(changes, []);
     assert_eq!(feed.one(3000, 1, Signal::Answered), None);
-    assert_rate(&feed.pace, 90.0);
+    assert_rate(&feed.pace, 95.0);
 }
 
 #[test]
@@ -124,29 +124,30 @@ fn a_failed_answer_blocks_the_raise_of_its_window_and_cuts_nothing() {
     feed.healthy(1005, 2000, 10, 1);
     assert_eq!(feed.one(2005, 1, Signal::Failed), None);
     assert_eq!(feed.healthy(2005, 3000, 10, 1), []);
-    assert_rate(&feed.pace, 90.0);
+    assert_rate(&feed.pace, 95.0);
 }
 
 #[test]
 fn a_429_for_a_request_sent_before_or_just_after_the_cut_is_an_echo() {
     let mut feed = Feed::cut_at_100();
     assert_eq!(feed.one(1006, 3, Signal::Throttled), None);
+    feed.healthy(1005, 1105, 10, 1);
     // Sent 99 ms after the cut: still too soon for the cut to show.
     assert_eq!(feed.one(1110, 6, Signal::Throttled), None);
-    assert_rate(&feed.pace, 90.0);
+    assert_rate(&feed.pace, 95.0);
     // Sent 100 ms after the cut: the excess goes on, cut again. The server
-    // took 100 healthy answers in 1.12 s (89/s), at least 90% of the 90/s
-    // allowed: keep 81.
+    // took 110 healthy answers in 1.12 s (98/s), at least 95% of the 95/s
+    // allowed: keep 95% of 95.
     let change = feed.one(1120, 15, Signal::Throttled).map(round);
     let cut = Change::Cut {
-        rate: 81.0,
+        rate: 90.25,
         cause: Cause::Throttled,
     };
     assert_eq!(change, Some(cut));
 }
 
 #[test]
-fn a_429_when_the_server_took_less_keeps_90_percent_of_what_it_took() {
+fn a_429_when_the_server_took_less_keeps_95_percent_of_what_it_took() {
     let mut feed = Feed::new(Some(100.0));
     // 80 healthy answers in the first second (in pairs 25 ms apart), the
     // last pair and then a 429 at 1 s, in the next window.
@@ -154,53 +155,53 @@ fn a_429_when_the_server_took_less_keeps_90_percent_of_what_it_took() {
         feed.one(ms, 25, Signal::Answered);
         feed.one(ms, 25, Signal::Answered);
     }
-    // Over the second: 80 healthy of 81 answers; 0.9 * 80 = 72.
+    // Over the second: 80 healthy of 81 answers; 0.95 * 80 = 76.
     let change = feed.one(1000, 1, Signal::Throttled).map(round);
     assert_eq!(
         change,
         Some(Change::Cut {
-            rate: 72.0,
+            rate: 76.0,
             cause: Cause::Throttled
         })
     );
-    // The climb from 72 back to 100 takes 20 windows: 1.4 a window, from
+    // The climb from 76 back to 100 takes 30 windows: 0.8 a window, from
     // the window after the one holding the cut.
     let changes = feed.healthy(1000, 4000, 10, 1);
     let rates: Vec<f64> = changes.into_iter().map(|c| round(c).rate()).collect();
-    assert_eq!(rates, [73.4, 74.8]);
+    assert_eq!(rates, [76.8, 77.6]);
 }
 
 #[test]
 fn the_first_429_of_an_unlimited_pace_cuts_from_the_rate_answers_came_at() {
     let mut feed = Feed::new(None);
     // 50 answers in 50 ms, then a 429 at 51 ms: 51 answers in 51 ms is
-    // 1,000/s, of which 980/s healthy, over 90%: keep 900.
+    // 1,000/s, of which 980/s healthy, over 95%: keep 950.
     feed.healthy(0, 50, 1, 1);
     let change = feed.one(51, 1, Signal::Throttled).map(round);
     let cut = Change::Cut {
-        rate: 900.0,
+        rate: 950.0,
         cause: Cause::Throttled,
     };
     assert_eq!(change, Some(cut));
 }
 
 #[test]
-fn a_429_right_after_a_pause_cuts_to_half_and_climbs_back_in_20_windows() {
+fn a_429_right_after_a_pause_cuts_to_half_and_climbs_back_in_30_windows() {
     let mut feed = Feed::new(None);
     feed.healthy(0, 50, 1, 1);
     feed.one(51, 1, Signal::Throttled);
     // A second of Retry-After pause, then a 429 at once: 50 healthy
-    // answers in 1.06 s is far under 900/s, and 0.9 of it is under half.
+    // answers in 1.06 s is far under 950/s, and 95% of it under half.
     let change = feed.one(1060, 5, Signal::Throttled).map(round);
     let cut = Change::Cut {
-        rate: 450.0,
+        rate: 475.0,
         cause: Cause::Throttled,
     };
     assert_eq!(change, Some(cut));
-    // The climb back to 900 takes 20 windows: 22.5 a window.
+    // The climb back to 950 takes 30 windows: 15.83 a window.
     let changes = feed.healthy(1060, 3060, 2, 1);
     let rates: Vec<f64> = changes.into_iter().map(|c| round(c).rate()).collect();
-    assert_eq!(rates, [472.5]);
+    assert_eq!(rates, [490.833333]);
 }
 
 #[test]
@@ -212,7 +213,7 @@ fn latency_twice_the_usual_and_50_ms_above_it_cuts() {
     assert_eq!(feed.healthy(2990, 3990, 10, 100), []);
     let change = feed.one(4000, 100, Signal::Answered);
     let cut = Change::Cut {
-        rate: 90.0,
+        rate: 95.0,
         cause: Cause::Latency {
             mean: 100 * MS,
             usual: 10 * MS,
@@ -229,8 +230,8 @@ fn a_lasting_rise_of_latency_cuts_twice_then_becomes_the_usual() {
     let rates: Vec<f64> = changes.into_iter().map(|c| round(c).rate()).collect();
     // Cut at 4 s (usual 10 ms); the window after a cut is not judged; cut
     // at 6 s (usual 49.4 ms); not judged; at 8 s 100 ms is under twice the
-    // usual (71.5 ms) and the climb starts: 81 * (1/0.9 - 1) / 20 = 0.45.
-    assert_eq!(rates, [90.0, 81.0, 81.45, 81.9]);
+    // usual (71.5 ms) and the climb starts: (95 - 90.25) / 30 a window.
+    assert_eq!(rates, [95.0, 90.25, 90.408333, 90.566667]);
 }
 
 #[test]
