@@ -153,6 +153,13 @@ pub struct ImportArgs {
           help_heading = "Delivery")]
     pub burst: u32,
 
+    /// How the request rate is found. `adaptive`: slow down on 429s and on
+    /// rising latency, speed up again while answers are healthy, never above
+    /// --rate (without it, start unlimited). `fixed`: keep to --rate (or no
+    /// limit) whatever the server answers.
+    #[arg(long, value_enum, default_value_t = PaceMode::Adaptive, help_heading = "Delivery")]
+    pub pace: PaceMode,
+
     /// Time limit of one request, e.g. 30s or 500ms.
     #[arg(long, default_value = "30s", value_parser = parse_duration, help_heading = "Delivery")]
     pub timeout: Duration,
@@ -378,6 +385,13 @@ pub enum ProgressMode {
     Bar,
     Plain,
     None,
+}
+
+/// How the request rate is found (`--pace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaceMode {
+    Adaptive,
+    Fixed,
 }
 
 /// A request rate: `N/s`, `N/m` (or `N/min`), or a bare `N` per second.

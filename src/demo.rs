@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::cli::{DemoArgs, ImportArgs, ProgressMode};
+use crate::cli::{DemoArgs, ImportArgs, PaceMode, ProgressMode};
 use crate::emulator;
 use crate::failure::Failure;
 
@@ -81,6 +81,7 @@ fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportA
         concurrency: 8,
         rate: None,
         burst: 1,
+        pace: PaceMode::Adaptive,
         timeout: std::time::Duration::from_secs(10),
         max_retries: 5,
         max_body_bytes: 102_400,

@@ -220,6 +220,7 @@ mod tests {
                 already_done: 0,
                 rows_with_dropped: 0,
                 properties_dropped: 0,
+                throttled: 2,
                 retries: 3,
                 elapsed: Duration::from_millis(2500),
                 dry_run: false,

@@ -23,6 +23,8 @@ pub struct Summary {
     pub rows_with_dropped: u64,
     pub properties_dropped: u64,
     pub retries: u64,
+    /// Answers 429 Too Many Requests.
+    pub throttled: u64,
     pub elapsed: Duration,
     pub dry_run: bool,
 }
@@ -40,6 +42,7 @@ impl Summary {
             rows_with_dropped: Stats::get(&stats.rows_with_dropped),
             properties_dropped: Stats::get(&stats.properties_dropped),
             retries: stats.retries(),
+            throttled: Stats::get(&stats.answers_429),
             elapsed,
             dry_run,
         }
@@ -128,6 +131,9 @@ impl Summary {
             );
         }
         crate::say!("retries         {:>10}", self.retries);
+        if self.throttled > 0 {
+            crate::say!("answered 429    {:>10}", self.throttled);
+        }
         crate::say!(
             "elapsed         {:>9.2}s  ({:.0} rows/s)",
             self.elapsed.as_secs_f64(),
@@ -177,6 +183,7 @@ mod tests {
             rows_with_dropped: 0,
             properties_dropped: 0,
             retries: 0,
+            throttled: 0,
             elapsed: Duration::from_secs(2),
             dry_run: false,
         };

@@ -62,11 +62,6 @@ impl Answer {
         }
     }
 
-    /// Whether this is a 429 Too Many Requests.
-    pub fn is_throttled(&self) -> bool {
-        matches!(self, Answer::Reply(reply) if reply.status == 429)
-    }
-
     /// The customer id a success named, if any.
     pub fn into_customer_id(self) -> Option<String> {
         match self {

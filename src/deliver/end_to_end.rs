@@ -167,6 +167,7 @@ fn settings(server: &Server, concurrency: usize, max_retries: u32) -> Settings {
         api_key: ApiKey::new(KEY),
         concurrency,
         rate: None,
+        adaptive_pace: true,
         timeout: Duration::from_secs(5),
         max_retries,
         backoff_base: 10 * MS,

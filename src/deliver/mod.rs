@@ -6,7 +6,8 @@
 //! with the same primary key in order: one of them at a time, in the order
 //! received. [`worker`] takes one record through its attempts; [`client`]
 //! makes one HTTP attempt; [`classify`] decides what an answer means;
-//! [`backoff`] says how long to wait; [`limiter`] paces the whole run;
+//! [`backoff`] says how long to wait; [`limiter`] paces the whole run, at
+//! the rate [`pace`] learns from the answers unless the pace is fixed;
 //! [`outage`] holds everything back while the server is down.
 
 mod backoff;
@@ -14,6 +15,7 @@ mod classify;
 mod client;
 mod limiter;
 mod outage;
+mod pace;
 mod worker;
 
 use std::collections::hash_map::Entry;
@@ -75,8 +77,11 @@ pub struct Settings {
     pub api_key: ApiKey,
     /// Requests in flight at most.
     pub concurrency: usize,
-    /// Global request rate shared by all workers; `None`: unlimited.
+    /// Global request rate shared by all workers; `None`: unlimited. With
+    /// `adaptive_pace`, the ceiling of the adaptive rate.
     pub rate: Option<governor::Quota>,
+    /// Find the rate the server sustains from its answers ([`pace`]).
+    pub adaptive_pace: bool,
     /// Limit for one request, from sending to the end of the answer.
     pub timeout: Duration,
     /// Retries after the first attempt.

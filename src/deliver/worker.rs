@@ -8,13 +8,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hyper::body::Bytes;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::{Backoff, Pause};
 use super::classify::{self, Decision};
-use super::client::Sender;
+use super::client::{Answer, Sender};
 use super::limiter::Limiter;
 use super::outage::{self, Gate, Outages, RowMark, Ticket, Verdict};
+use super::pace::{Observation, Signal};
 use super::{Failure, Job, Outcomes, Settings, Stop};
 use crate::stats::{RetryCause, Stats};
 
@@ -72,7 +74,7 @@ impl Worker {
     ) -> Result<Self, Stop> {
         Ok(Worker {
             sender: Sender::new(settings)?,
-            limiter: Limiter::new(settings.rate),
+            limiter: Limiter::new(settings.rate, settings.adaptive_pace),
             pause: Pause::new(),
             outages: Outages::new(settings.concurrency, settings.max_outage),
             max_outage: settings.max_outage,
@@ -123,11 +125,10 @@ impl Worker {
                 self.stats.retried(cause);
             }
             attempts += 1;
+            let sent = Instant::now();
             let (answer, answered) = self.sender.send(body.clone()).await;
-            if answer.is_throttled() {
-                Stats::bump(&self.stats.answers_429);
-            }
             let verdict = self.outages.answered(ticket, &answer, &mut mark);
+            self.note_pace(&answer, sent, answered);
             if let Some(wait) = answer.retry_after() {
                 self.pause.hold_until(answered + wait + RETRY_AFTER_MARGIN);
                 tracing::debug!(line, wait_ms = wait.as_millis(), "server asked to pause");
@@ -242,6 +243,19 @@ impl Worker {
         }
     }
 
+    /// Counts a 429 and tells the limiter how the attempt went.
+    fn note_pace(&self, answer: &Answer, sent: Instant, answered: Instant) {
+        let signal = pace_signal(answer);
+        if signal == Signal::Throttled {
+            Stats::bump(&self.stats.answers_429);
+        }
+        self.limiter.observe(Observation {
+            signal,
+            sent,
+            answered,
+        });
+    }
+
     /// Sleeps the backoff before retry number `retry`. False if the run
     /// halts first.
     async fn back_off(&self, retry: u32) -> bool {
@@ -259,5 +273,17 @@ impl Worker {
             tracing::debug!("fatal answer: halting delivery");
         }
         self.halt.cancel();
+    }
+}
+
+/// What an answer says about the pace: a 429 is a verdict on it; a 5xx or no
+/// answer at all is trouble but no verdict; any other answer is healthy (a
+/// 4xx is about the record, not the pace).
+fn pace_signal(answer: &Answer) -> Signal {
+    match answer {
+        Answer::Reply(reply) if reply.status == 429 => Signal::Throttled,
+        Answer::Reply(reply) if reply.status >= 500 => Signal::Failed,
+        Answer::Reply(_) => Signal::Answered,
+        Answer::TimedOut | Answer::Unreachable(_) => Signal::Failed,
     }
 }

@@ -389,6 +389,7 @@ fn settings(args: &ImportArgs) -> Result<Settings, Failure> {
         api_key,
         concurrency: usize::from(args.concurrency),
         rate: args.rate.map(|rate| rate.quota(args.burst)),
+        adaptive_pace: args.pace == crate::cli::PaceMode::Adaptive,
         timeout: args.timeout,
         max_retries: args.max_retries,
         backoff_base: Duration::from_millis(250),
