@@ -9,6 +9,7 @@ mod outcome;
 mod outputs;
 mod refeed;
 mod source;
+mod spares;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -321,13 +322,8 @@ fn read_input(
                     recorder.ledger.note_delivered(server_trim(key), line);
                     return ControlFlow::Continue(());
                 }
-                let job = Job {
-                    line,
-                    key: server_trim(key).into(),
-                    body: body.to_vec(),
-                    raw: raw.to_vec(),
-                    source_line,
-                };
+                let spare = recorder.spares.take();
+                let job = spares::refill(spare, line, server_trim(key), body, raw, source_line);
                 if tx.blocking_send(job).is_err() {
                     // Delivery stopped (fatal error or interruption).
                     Stats::bump(&stats.not_sent);

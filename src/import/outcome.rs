@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::spares::Spares;
 use crate::dead_letter::{DeadLetters, Entry};
 use crate::deliver::{Failure, Job, Outcomes};
 use crate::input::decode::RecordCodec;
@@ -25,6 +26,8 @@ pub struct Recorder {
     /// Set when the dead-letter file could not be written: the run must
     /// not claim success for rows it could not keep.
     pub write_failed: AtomicBool,
+    /// Jobs whose outcome is recorded, for the reader to refill.
+    pub spares: Spares,
 }
 
 impl Recorder {
@@ -41,6 +44,7 @@ impl Recorder {
             ledger: Arc::default(),
             halt,
             write_failed: AtomicBool::new(false),
+            spares: Spares::default(),
         }
     }
 
@@ -96,6 +100,7 @@ impl Outcomes for Recorder {
     fn delivered(&self, job: Job, _attempts: u32) {
         Stats::bump(&self.stats.upserted);
         self.ledger.note_delivered(&job.key, job.line);
+        self.spares.give(job);
     }
 
     fn failed(&self, job: Job, failure: Failure) {
@@ -112,5 +117,6 @@ impl Outcomes for Recorder {
             binary: false,
         };
         self.write(&entry);
+        self.spares.give(job);
     }
 }
