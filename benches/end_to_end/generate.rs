@@ -98,18 +98,24 @@ const STAGE: [&str; 5] = [
 const CITY: [&str; 4] = ["\"Berlin, Mitte\"", "Lisboa", "\"Paris, 11e\"", "Kraków"];
 const TAGS: [&str; 4] = ["vip;newsletter", "newsletter", "", "webinar;beta;vip"];
 
-/// Writes `rows` records after the header to `path`.
+/// Writes the header and `rows` records to `path`.
 pub fn write_export(path: &Path, rows: usize) -> std::io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    write_rows(&mut out, rows)?;
+    out.flush()
+}
+
+/// Writes the header and `rows` records to `out`.
+pub fn write_rows(out: &mut impl Write, rows: usize) -> std::io::Result<()> {
     writeln!(out, "{HEADER}")?;
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     for i in 0..rows {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        write_row(&mut out, i, state)?;
+        write_row(out, i, state)?;
     }
-    out.flush()
+    Ok(())
 }
 
 /// One record from its index and a random word.
