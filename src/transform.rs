@@ -334,8 +334,9 @@ impl BodyBuilder {
         let Origin::Column(key_column) = self.key_origin else {
             unreachable!("CSV builders key on a column")
         };
-        let key = self.key_conversion.key_from_text(fields.get(key_column));
-        self.key = self.checked_key(key, Some(fields.get(key_column)), false)?;
+        let key_text = fields.get(key_column);
+        let key = self.key_conversion.key_into(key_text, &mut self.key);
+        self.checked_key(key, Some(key_text), false)?;
         self.key_ok = true;
         self.start_body();
         let mut wrote_any = false;
@@ -348,7 +349,7 @@ impl BodyBuilder {
             let converted = match &slot.origin {
                 Origin::Column(index) => {
                     let text = fields.get(*index);
-                    match slot.conversion.text_into(text, &mut self.body) {
+                    match slot.conversion.cell_into(text, &mut self.body) {
                         Ok(converted) => converted,
                         Err(e) => {
                             drop_or_reject(slot, text, e.0, &mut self.dropped)?;
@@ -378,9 +379,10 @@ impl BodyBuilder {
         self.key_found += u64::from(found.is_some());
         let key = self
             .key_conversion
-            .key_from_json(found.unwrap_or(&Value::Null));
+            .key_from_json(found.unwrap_or(&Value::Null))
+            .map(|key| key.map(|key| self.key = key).is_some());
         let shown = found.map(|v| v.to_string());
-        self.key = self.checked_key(key, shown.as_deref(), found.is_none())?;
+        self.checked_key(key, shown.as_deref(), found.is_none())?;
         self.key_ok = true;
         self.start_body();
         let mut wrote_any = false;
@@ -418,21 +420,22 @@ impl BodyBuilder {
         self.finish_body(wrote_any)
     }
 
-    /// The normalised key, or the rejection for an empty or invalid one.
+    /// Nothing when the key (already in `self.key`) was found, or the
+    /// rejection for an empty or invalid one.
     fn checked_key(
         &self,
-        key: Result<Option<String>, crate::convert::ConvertError>,
+        key: Result<bool, crate::convert::ConvertError>,
         shown: Option<&str>,
         missing: bool,
-    ) -> Result<String, Rejection> {
+    ) -> Result<(), Rejection> {
         let from = &self.key_from;
         match key {
-            Ok(Some(key)) => Ok(key),
-            Ok(None) if missing => Err(reject(
+            Ok(true) => Ok(()),
+            Ok(false) if missing => Err(reject(
                 RejectKind::Key,
                 format!("primary key `{from}` is missing from the record"),
             )),
-            Ok(None) => {
+            Ok(false) => {
                 let what = match shown {
                     None | Some("null") => " (null)",
                     Some(_) => "",

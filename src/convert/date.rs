@@ -101,11 +101,17 @@ fn push_ymd(date: NaiveDate, out: &mut Vec<u8>) {
     push_digits(date.day(), 2, out);
 }
 
-/// Appends the last `width` decimal digits of `value`, zero-padded.
+/// Appends the last `width` (at most 10) decimal digits of `value`,
+/// zero-padded.
 fn push_digits(value: u32, width: u32, out: &mut Vec<u8>) {
-    for place in (0..width).rev() {
-        out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
+    let mut digits = [b'0'; 10];
+    let digits = &mut digits[..width.min(10) as usize];
+    let mut rest = value;
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
     }
+    out.extend_from_slice(digits);
 }
 
 fn read_formatted_datetime(

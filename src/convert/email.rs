@@ -7,7 +7,7 @@
 //! and no empty label. This is a shape check, not full RFC 5322 validation:
 //! its aim is to refuse values that are clearly not one address.
 
-use super::text::{escape_json_str, escape_json_str_lower};
+use super::text::{escape_json_str, escape_json_str_lower, push_key};
 use super::ConvertError;
 
 /// Checks an address; returns it trimmed, or `None` when empty.
@@ -39,18 +39,64 @@ pub(crate) fn write_email(
 }
 
 /// The normalised address as an owned key; `None` when empty.
+#[cfg(test)]
 pub(crate) fn email_key(text: &str, lowercase: bool) -> Result<Option<String>, ConvertError> {
-    Ok(check_email(text)?.map(|address| {
-        if lowercase {
-            address.to_lowercase()
-        } else {
-            address.to_string()
-        }
-    }))
+    let mut key = String::new();
+    Ok(email_key_into(text, lowercase, &mut key)?.then_some(key))
+}
+
+/// Appends the normalised address to `key`; false when empty.
+pub(crate) fn email_key_into(
+    text: &str,
+    lowercase: bool,
+    key: &mut String,
+) -> Result<bool, ConvertError> {
+    let Some(address) = check_email(text)? else {
+        return Ok(false);
+    };
+    push_key(address, lowercase, key);
+    Ok(true)
 }
 
 /// Names the first thing that keeps a trimmed value from being one address.
+///
+/// Works on bytes: `@` and `.` are ASCII, and bytes of a multi-byte
+/// character are never ASCII, so no character needs decoding unless a byte
+/// outside printable ASCII is present.
 fn fault(address: &str) -> Option<String> {
+    let printable_ascii = address.bytes().all(|b| (0x21..0x7f).contains(&b));
+    if !printable_ascii {
+        if let Some(fault) = character_fault(address) {
+            return Some(fault);
+        }
+    }
+    let bytes = address.as_bytes();
+    let (local, domain) = match bytes.iter().filter(|&&b| b == b'@').count() {
+        0 => return Some("no `@`".to_string()),
+        1 => address.split_once('@')?,
+        _ => return Some("two or more `@` (exactly one is allowed)".to_string()),
+    };
+    if local.is_empty() {
+        return Some("nothing before the `@`".to_string());
+    }
+    if domain.is_empty() {
+        return Some("no domain after the `@`".to_string());
+    }
+    let domain = domain.as_bytes();
+    if !domain.contains(&b'.') {
+        return Some("domain has no dot".to_string());
+    }
+    let empty_label = domain.starts_with(b".")
+        || domain.ends_with(b".")
+        || domain.windows(2).any(|pair| pair == b"..");
+    if empty_label {
+        return Some("domain has an empty label (a dot at either end or two dots)".to_string());
+    }
+    None
+}
+
+/// White space or a control character inside the address, named.
+fn character_fault(address: &str) -> Option<String> {
     for c in address.chars() {
         if c.is_whitespace() {
             return Some("white space inside".to_string());
@@ -63,23 +109,6 @@ fn fault(address: &str) -> Option<String> {
             };
             return Some(format!("{name} U+{:04X} inside", u32::from(c)));
         }
-    }
-    let (local, domain) = match memchr::memchr_iter(b'@', address.as_bytes()).count() {
-        0 => return Some("no `@`".to_string()),
-        1 => address.split_once('@')?,
-        _ => return Some("two or more `@` (exactly one is allowed)".to_string()),
-    };
-    if local.is_empty() {
-        return Some("nothing before the `@`".to_string());
-    }
-    if domain.is_empty() {
-        return Some("no domain after the `@`".to_string());
-    }
-    if !domain.contains('.') {
-        return Some("domain has no dot".to_string());
-    }
-    if domain.split('.').any(str::is_empty) {
-        return Some("domain has an empty label (a dot at either end or two dots)".to_string());
     }
     None
 }

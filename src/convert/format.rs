@@ -18,6 +18,8 @@
 //!
 //! Any other specifier is refused as unsupported rather than half-read.
 
+use std::cell::RefCell;
+
 use chrono::format::{Fixed, Item, Numeric, Pad, Parsed, StrftimeItems};
 use chrono::Weekday;
 
@@ -63,22 +65,58 @@ pub(crate) fn month_name(number: u32) -> &'static str {
     MONTHS[index]
 }
 
+/// Formats kept split into items, per thread.
+const SPLIT_FORMATS_KEPT: usize = 8;
+
+thread_local! {
+    /// The items of the formats read lately. Splitting the format again for
+    /// every value was 40% of reading a formatted date; a mapping uses a
+    /// handful of formats, so a short list, searched by equality, is enough.
+    /// A cache and not a field of the conversion rule, because the rule's
+    /// `format` is a public field any code may set.
+    static SPLIT_FORMATS: RefCell<Vec<(Box<str>, Vec<Item<'static>>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `read` with the items of `format`, split once per thread.
+fn with_items<T>(format: &str, read: impl FnOnce(&[Item<'static>]) -> T) -> T {
+    SPLIT_FORMATS.with(|split| {
+        let mut split = split.borrow_mut();
+        let index = match split.iter().position(|(known, _)| **known == *format) {
+            Some(index) => index,
+            None => {
+                if split.len() == SPLIT_FORMATS_KEPT {
+                    split.remove(0);
+                }
+                let items = StrftimeItems::new(format).map(Item::to_owned).collect();
+                split.push((format.into(), items));
+                split.len() - 1
+            }
+        };
+        read(&split[index].1)
+    })
+}
+
 /// Reads all of `text` by `format` into chrono's field set.
 pub(crate) fn read_by_format(text: &str, format: &str) -> Result<Parsed, FormatFault> {
+    with_items(format, |items| read_by_items(text, items))
+}
+
+fn read_by_items(text: &str, items: &[Item<'static>]) -> Result<Parsed, FormatFault> {
     let mut parsed = Parsed::new();
     let mut rest = text;
     // A field out of range is reported only once the whole text is known to
     // follow the format: `003/04/2021` is not in `%d/%m/%Y`, whatever day
     // `00` would be.
     let mut out_of_range = None;
-    for item in StrftimeItems::new(format) {
+    for item in items {
         let read = match item {
             Item::Literal(expected) | Item::Space(expected) => literal(&mut rest, expected),
-            Item::OwnedLiteral(ref expected) | Item::OwnedSpace(ref expected) => {
+            Item::OwnedLiteral(expected) | Item::OwnedSpace(expected) => {
                 literal(&mut rest, expected)
             }
-            Item::Numeric(numeric, pad) => read_numeric(&mut rest, &numeric, pad, &mut parsed),
-            Item::Fixed(fixed) => read_fixed(&mut rest, &fixed, &mut parsed),
+            Item::Numeric(numeric, pad) => read_numeric(&mut rest, numeric, *pad, &mut parsed),
+            Item::Fixed(fixed) => read_fixed(&mut rest, fixed, &mut parsed),
             Item::Error => Err(FormatFault::BadFormat),
         };
         match read {
@@ -390,6 +428,26 @@ mod tests {
         assert_eq!(date("03/04/2021", "%d/%m/%Y"), Ok(ymd(2021, 4, 3)));
         assert_eq!(date("15/04/2021", "%d/%m/%Y"), Ok(ymd(2021, 4, 15)));
         assert_eq!(date("1/2/2021", "%d/%m/%Y"), Ok(ymd(2021, 2, 1)));
+    }
+
+    #[test]
+    fn formats_split_once_read_the_same_when_many_formats_alternate() {
+        let formats: Vec<String> = (0..SPLIT_FORMATS_KEPT + 3)
+            .map(|n| format!("%d/%m/%Y{}", "x".repeat(n)))
+            .collect();
+        for round in 0..2 {
+            for (n, format) in formats.iter().enumerate() {
+                let text = format!("03/04/2021{}", "x".repeat(n));
+                assert_eq!(date(&text, format), Ok(ymd(2021, 4, 3)), "{round} {format}");
+                assert_eq!(date("03/04/2021", format).is_ok(), n == 0, "{format}");
+            }
+        }
+        SPLIT_FORMATS.with(|split| assert_eq!(split.borrow().len(), SPLIT_FORMATS_KEPT));
+        assert_eq!(date("1/2/2021", "%d/%m/%Y %Q"), Err(FormatFault::Mismatch));
+        assert_eq!(
+            date("1/2/2021 ", "%d/%m/%Y %Q"),
+            Err(FormatFault::BadFormat)
+        );
     }
 
     #[test]

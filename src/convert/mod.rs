@@ -36,12 +36,12 @@ use serde_json::Value;
 use array::write_array_text;
 use boolean::{read_boolean, write_bool};
 use date::{read_date, read_datetime, write_date, write_datetime};
-use email::{email_key, write_email};
+use email::{email_key_into, write_email};
 pub use json::parse_strict_json;
 use json::{refuse_nul_inside, write_value};
 use number::write_number;
 pub use text::escape_json_str;
-use text::{refuse_nul, string_key, write_string};
+use text::{refuse_nul, string_key_into, write_string};
 
 /// The `type` of a property in the mapping file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +114,13 @@ impl Conversion {
     /// holding U+0000 is refused whatever the type.
     pub fn text_into(&self, text: &str, out: &mut Vec<u8>) -> Result<Converted, ConvertError> {
         refuse_nul(text)?;
+        self.cell_into(text, out)
+    }
+
+    /// [`Conversion::text_into`] for a cell known to hold no U+0000: a
+    /// cell of [`crate::input::csv::Fields`], whose record was checked
+    /// whole, so the per-cell search (a fifth of a dry run) is not repeated.
+    pub fn cell_into(&self, text: &str, out: &mut Vec<u8>) -> Result<Converted, ConvertError> {
         let written = match self.value_type {
             ValueType::String => write_string(text, self.trim, self.lowercase, out),
             ValueType::Number => write_number(text, out)?,
@@ -182,11 +189,19 @@ impl Conversion {
     /// A key of white space only is empty whether or not `trim` is set: the
     /// server trims keys, so such a key names nobody.
     pub fn key_from_text(&self, text: &str) -> Result<Option<String>, ConvertError> {
+        let mut key = String::new();
+        Ok(self.key_into(text, &mut key)?.then_some(key))
+    }
+
+    /// [`Conversion::key_from_text`] into a reused `key` (cleared first);
+    /// `Ok(false)` when empty. Allocates only to lowercase non-ASCII text.
+    pub fn key_into(&self, text: &str, key: &mut String) -> Result<bool, ConvertError> {
+        key.clear();
         match self.value_type {
-            ValueType::String => string_key(text, self.trim, self.lowercase),
+            ValueType::String => string_key_into(text, self.trim, self.lowercase, key),
             ValueType::Email => {
                 refuse_nul(text)?;
-                email_key(text, self.lowercase)
+                email_key_into(text, self.lowercase, key)
             }
             other => Err(ConvertError(format!(
                 "a primary key must be of type string or email, not {}",

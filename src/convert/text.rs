@@ -151,22 +151,45 @@ fn is_js_white_space(c: char) -> bool {
     )
 }
 
+#[cfg(test)]
 pub(crate) fn string_key(
     text: &str,
     trim: bool,
     lowercase: bool,
 ) -> Result<Option<String>, ConvertError> {
+    let mut key = String::new();
+    Ok(string_key_into(text, trim, lowercase, &mut key)?.then_some(key))
+}
+
+/// Appends the `string` rule's key to `key`; false when empty.
+pub(crate) fn string_key_into(
+    text: &str,
+    trim: bool,
+    lowercase: bool,
+    key: &mut String,
+) -> Result<bool, ConvertError> {
     refuse_nul(text)?;
     // The server trims keys itself, so a key of white space only names nobody.
     if server_trim(text).is_empty() {
-        return Ok(None);
+        return Ok(false);
     }
     let text = string_text(text, trim).unwrap_or_default();
-    Ok(Some(if lowercase {
-        text.to_lowercase()
+    push_key(text, lowercase, key);
+    Ok(true)
+}
+
+/// Appends `text` to `key`, lowercased when asked.
+pub(crate) fn push_key(text: &str, lowercase: bool, key: &mut String) {
+    if !lowercase {
+        key.push_str(text);
+    } else if text.is_ascii() {
+        let start = key.len();
+        key.push_str(text);
+        key[start..].make_ascii_lowercase();
     } else {
-        text.to_string()
-    }))
+        // Full Unicode rules (a final sigma depends on its neighbours).
+        key.push_str(&text.to_lowercase());
+    }
 }
 
 #[cfg(test)]

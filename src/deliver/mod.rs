@@ -46,8 +46,9 @@ const HELD_PER_REQUEST: usize = 4;
 /// Received-but-unfinished records held at most, whatever the concurrency.
 const MIN_HELD: usize = 64;
 
-/// One record ready to send.
-#[derive(Debug)]
+/// One record ready to send. Its buffers are owned so that a finished job
+/// can be refilled with a later record instead of allocating new ones.
+#[derive(Debug, Default)]
 pub struct Job {
     /// Line where the record starts in the input (1-based).
     pub line: u64,
@@ -56,7 +57,7 @@ pub struct Job {
     pub seq: u64,
     /// The primary key as the server will see it (normalised, trimmed).
     /// Jobs with equal keys are sent one at a time, in the order received.
-    pub key: Box<str>,
+    pub key: String,
     /// The complete JSON request body.
     pub body: Vec<u8>,
     /// The record's original bytes, for the dead-letter file.

@@ -78,14 +78,14 @@ async fn same_key_jobs_run_one_at_a_time_in_order_received() {
             most.fetch_max(now_live, Ordering::SeqCst);
             log.lock()
                 .unwrap()
-                .push((job.key.clone(), Event::Start(job.line)));
+                .push((job.key.as_str().into(), Event::Start(job.line)));
             // The first job is by far the slowest, tempting later "a" jobs
             // to overtake it.
             let pause = if job.line == 1 { 500 } else { job.line % 7 * 5 };
             sleep(Duration::from_millis(pause)).await;
             log.lock()
                 .unwrap()
-                .push((job.key.clone(), Event::End(job.line)));
+                .push((job.key.as_str().into(), Event::End(job.line)));
             live.fetch_sub(1, Ordering::SeqCst);
             JobEnd::Reported
         }

@@ -12,6 +12,7 @@ mod outputs;
 mod refeed;
 mod resume;
 pub mod source;
+mod spares;
 mod warnings;
 
 use std::fs::File;
@@ -779,15 +780,9 @@ impl Reading<'_> {
                         recorder.note_delivered(server_trim(key), line);
                         return ControlFlow::Continue(());
                     }
-                    let job = Job {
-                        line,
-                        seq,
-                        key: server_trim(key).into(),
-                        body: body.to_vec(),
-                        raw: raw.to_vec(),
-                        source_line,
-                        input: index,
-                    };
+                    let spare = recorder.spares.take();
+                    let mut job = spares::refill(spare, line, server_trim(key), body, raw);
+                    (job.seq, job.input, job.source_line) = (seq, index, source_line);
                     if tx.blocking_send(job).is_err() {
                         // Delivery stopped (fatal error or interruption).
                         Stats::bump(&stats.not_sent);

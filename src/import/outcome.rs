@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::spares::Spares;
 use crate::checkpoint::{Journal, Outcome};
 use crate::dead_letter::{DeadLetters, Entry};
 use crate::deliver::{Failure, Job, Outcomes};
@@ -39,6 +40,8 @@ pub struct Recorder {
     pub checkpoint: Option<Journal>,
     /// State, success ledger, error budget: the run's, shared by its inputs.
     pub sync: Arc<Hooks>,
+    /// Jobs whose outcome is recorded, for the reader to refill.
+    pub spares: Spares,
 }
 
 impl Recorder {
@@ -62,6 +65,7 @@ impl Recorder {
             write_failed: AtomicBool::new(false),
             checkpoint: None,
             sync: Arc::default(),
+            spares: Spares::default(),
         }
     }
 
@@ -207,9 +211,10 @@ impl Outcomes for Recorder {
         self.count(|stats| &stats.upserted);
         self.checkpoint(job.seq, Outcome::Upserted);
         self.note_delivered(&job.key, job.line);
-        if self.sync.delivered(job, customer_id) {
+        if self.sync.delivered(&job, customer_id) {
             self.halt.cancel();
         }
+        self.spares.give(job);
     }
 
     fn failed(&self, job: Job, failure: Failure) {
@@ -228,5 +233,6 @@ impl Outcomes for Recorder {
             binary: false,
         };
         self.write(job.seq, &entry);
+        self.spares.give(job);
     }
 }

@@ -65,7 +65,8 @@ pub struct Scratch {
     ends: Vec<usize>,
 }
 
-/// A record's fields as text.
+/// A record's fields as text. None holds U+0000: [`CsvRecord::fields`],
+/// the only way to get one, refuses such a record.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields<'a> {
     text: &'a str,

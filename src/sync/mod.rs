@@ -53,7 +53,7 @@ pub struct Hooks {
 impl Hooks {
     /// A successful upsert: into the ledger, then into the state. Returns
     /// true when this stops the run (the ledger could not be written).
-    pub fn delivered(&self, job: Job, customer_id: Option<&str>) -> bool {
+    pub fn delivered(&self, job: &Job, customer_id: Option<&str>) -> bool {
         let mut stopped = false;
         if let Some(ledger) = &self.ledger {
             let success = Success {
@@ -68,7 +68,7 @@ impl Hooks {
             }
         }
         if let Some(state) = &self.state {
-            state.delivered(job.key, &job.body);
+            state.delivered(&job.key, &job.body);
         }
         stopped
     }

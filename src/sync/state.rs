@@ -165,10 +165,10 @@ pub struct Updates(mpsc::Sender<Update>);
 
 impl Updates {
     /// Called after a successful upsert only.
-    pub fn delivered(&self, key: Box<str>, body: &[u8]) {
+    pub fn delivered(&self, key: &str, body: &[u8]) {
         // A send fails only once the writer stopped on an error it has
         // already reported; the record is then simply not skipped next time.
-        let _ = self.0.send(Update::Put(key, digest(body)));
+        let _ = self.0.send(Update::Put(key.into(), digest(body)));
     }
 
     /// Called when a record is dead-lettered: it must be sent next time.
