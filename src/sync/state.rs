@@ -347,8 +347,8 @@ mod tests {
             let (updates, writer) = store.start_writer().expect("writer");
             let mut filter = store.filter(false, Some(updates.clone()));
             assert_eq!(filter.check("a", b"{1}"), Ok(Verdict::Send));
-            updates.delivered("a".into(), b"{1}");
-            updates.delivered("b".into(), b"{2}");
+            updates.delivered("a", b"{1}");
+            updates.delivered("b", b"{2}");
             drop((updates, filter));
             assert_eq!(writer.finish(), Ok(2));
         }
@@ -369,7 +369,7 @@ mod tests {
         let path = dir.path().join("state.redb");
         let store = open(&path);
         let (updates, writer) = store.start_writer().expect("writer");
-        updates.delivered("a".into(), b"{1}");
+        updates.delivered("a", b"{1}");
         updates.failed("a");
         drop(updates);
         assert_eq!(writer.finish(), Ok(2));
