@@ -586,6 +586,8 @@ async fn config_from_args_folds_flags_over_the_script() {
         no_primary_key: true,
         no_request_bodies: true,
         no_request_log: false,
+        tls_cert: None,
+        tls_key: None,
     };
     let config = Config::from_args(&args).expect("valid");
     assert_eq!(config.api_key.as_deref(), Some("from_script"));
