@@ -104,6 +104,11 @@ pub struct ImportArgs {
     #[arg(long, help_heading = "Connection")]
     pub allow_insecure_http: bool,
 
+    /// Also trust the certificate authorities in this PEM file (one or more
+    /// certificates): for a self-hosted server behind a private CA.
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Requests in flight at most.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024),
           help_heading = "Delivery")]

@@ -76,6 +76,7 @@ fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportA
         api_key: Some(DEMO_KEY.to_string()),
         api_key_file: None,
         allow_insecure_http: false,
+        ca_cert: None,
         concurrency: 8,
         rate: None,
         burst: 1,

@@ -171,6 +171,7 @@ fn settings(server: &Server, concurrency: usize, max_retries: u32) -> Settings {
         max_retries,
         backoff_base: 10 * MS,
         backoff_cap: 40 * MS,
+        ca_certs: Vec::new(),
     }
 }
 

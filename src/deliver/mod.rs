@@ -14,6 +14,8 @@ mod client;
 mod limiter;
 mod worker;
 
+pub use client::load_ca_certs;
+
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -76,6 +78,9 @@ pub struct Settings {
     /// First backoff delay; doubles per retry, with jitter, up to `backoff_cap`.
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
+    /// Certificate authorities trusted besides the built-in roots
+    /// (`--ca-cert`).
+    pub ca_certs: Vec<reqwest::Certificate>,
 }
 
 /// Why a record could not be delivered.

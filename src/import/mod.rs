@@ -92,6 +92,10 @@ fn settings(args: &ImportArgs) -> Result<Settings, Failure> {
         ))
     })?;
     check_transport(&url, args.allow_insecure_http)?;
+    let ca_certs = match &args.ca_cert {
+        Some(path) => crate::deliver::load_ca_certs(path).map_err(Failure::before_sending)?,
+        None => Vec::new(),
+    };
     Ok(Settings {
         upsert_url: url,
         api_key,
@@ -101,6 +105,7 @@ fn settings(args: &ImportArgs) -> Result<Settings, Failure> {
         max_retries: args.max_retries,
         backoff_base: Duration::from_millis(250),
         backoff_cap: Duration::from_secs(30),
+        ca_certs,
     })
 }
 
