@@ -8,7 +8,7 @@
 mod outcome;
 mod outputs;
 mod refeed;
-mod source;
+pub mod source;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
