@@ -89,7 +89,7 @@ pub struct ImportArgs {
         hide_env_values = true,
         help_heading = "Connection"
     )]
-    pub api_key: Option<String>,
+    pub api_key: Option<crate::secret::ApiKey>,
 
     /// Read the API key from this file (first line).
     #[arg(
@@ -237,6 +237,15 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn parsed_arguments_print_no_key() {
+        let args = "x import in.csv -m m.toml --api-key k_123".split(' ');
+        let cli = Cli::parse_from(args);
+        let shown = format!("{cli:?}");
+        assert!(shown.contains("ApiKey(<redacted>)"), "{shown}");
+        assert!(!shown.contains("k_123"), "{shown}");
     }
 
     #[test]

@@ -73,7 +73,7 @@ fn import_args(args: &DemoArgs, base_url: &str, dead_letter: PathBuf) -> ImportA
         dead_letter: Some(dead_letter),
         progress: ProgressMode::Auto,
         api_url: base_url.to_string(),
-        api_key: Some(DEMO_KEY.to_string()),
+        api_key: Some(crate::secret::ApiKey::new(DEMO_KEY)),
         api_key_file: None,
         allow_insecure_http: false,
         ca_cert: None,

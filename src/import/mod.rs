@@ -111,7 +111,7 @@ fn settings(args: &ImportArgs) -> Result<Settings, Failure> {
 
 fn api_key(args: &ImportArgs) -> Result<ApiKey, Failure> {
     let (key, source) = match (&args.api_key, &args.api_key_file) {
-        (Some(key), _) => (key.trim().to_string(), "--api-key".to_string()),
+        (Some(key), _) => (key.expose().trim().to_string(), "--api-key".to_string()),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Failure::before_sending(format!("cannot read {}: {e}", path.display()))
