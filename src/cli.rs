@@ -123,7 +123,7 @@ pub struct ImportArgs {
         hide_env_values = true,
         help_heading = "Connection"
     )]
-    pub api_key: Option<String>,
+    pub api_key: Option<crate::secret::ApiKey>,
 
     /// Read the API key from this file (first line).
     #[arg(
@@ -137,6 +137,11 @@ pub struct ImportArgs {
     /// Send the key over plain http to a host other than this machine.
     #[arg(long, help_heading = "Connection")]
     pub allow_insecure_http: bool,
+
+    /// Also trust the certificate authorities in this PEM file (one or more
+    /// certificates): for a self-hosted server behind a private CA.
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Requests in flight at most.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024),
@@ -478,6 +483,15 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn parsed_arguments_print_no_key() {
+        let args = "x import in.csv -m m.toml --api-key k_123".split(' ');
+        let cli = Cli::parse_from(args);
+        let shown = format!("{cli:?}");
+        assert!(shown.contains("ApiKey(<redacted>)"), "{shown}");
+        assert!(!shown.contains("k_123"), "{shown}");
     }
 
     #[test]

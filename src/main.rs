@@ -44,8 +44,23 @@ fn run_emulator(args: emulator::EmulatorArgs) -> Result<u8, Failure> {
         .map_err(|e| Failure::before_sending(format!("emulator: {e:#}")))
 }
 
-/// Diagnostics go to standard error, behind -v; `RUST_LOG` overrides.
-/// `json`: one JSON object a line, its fields beside the message.
+/// The HTTP and TLS crates, whose own log lines stop at `debug` whatever
+/// the verbosity or `RUST_LOG`: their trace lines describe frames and
+/// buffers, the level where a header or body could ever be printed, and
+/// nothing this tool writes may carry the API key.
+const HTTP_STACK: [&str; 7] = [
+    "h2",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "rustls",
+    "tokio_rustls",
+    "hyper_rustls",
+];
+
+/// Diagnostics go to standard error, behind -v; `RUST_LOG` overrides, but
+/// never past the cap on [`HTTP_STACK`]. `json`: one JSON object a line,
+/// its fields beside the message.
 fn init_tracing(verbose: u8, quiet: bool, json: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -54,8 +69,18 @@ fn init_tracing(verbose: u8, quiet: bool, json: bool) {
         (false, 2) => "debug",
         (false, _) => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Only when something asks for trace: a cap at debug would otherwise
+    // raise these crates above a quieter level.
+    if filter.max_level_hint() == Some(tracing::level_filters::LevelFilter::TRACE) {
+        for target in HTTP_STACK {
+            let cap = format!("{target}=debug")
+                .parse()
+                .expect("a crate name and a level make a valid directive");
+            filter = filter.add_directive(cap);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal() && !json)

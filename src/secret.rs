@@ -19,6 +19,14 @@ impl ApiKey {
     }
 }
 
+/// For the command line: `--api-key` is held as an `ApiKey` from the
+/// moment it is parsed, so printing the parsed arguments shows no key.
+impl From<String> for ApiKey {
+    fn from(value: String) -> Self {
+        ApiKey(value)
+    }
+}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ApiKey(<redacted>)")

@@ -51,6 +51,8 @@ pub enum Fatal {
     /// A 2xx that is not JSON before any upsert succeeded: the URL reaches
     /// something other than the API (the web app, a proxy's page).
     NotTheApi,
+    /// The server's TLS certificate was refused: no record can be sent.
+    Untrusted,
 }
 
 /// Decides what follows attempt number `attempts` (1-based) that got
@@ -66,6 +68,7 @@ pub fn decide(answer: &Answer, attempts: u32, max_retries: u32, endpoint_proven:
         Answer::Reply(reply) => by_status(reply.status, &reply.message, endpoint_proven),
         Answer::TimedOut => Decision::Retry(RetryCause::Timeout),
         Answer::Unreachable(_) => Decision::Retry(RetryCause::Connection),
+        Answer::Untrusted(_) => Decision::Fatal(Fatal::Untrusted),
     };
     match decision {
         Decision::Retry(cause) if attempts > max_retries => Decision::GiveUp(cause),
@@ -109,6 +112,7 @@ pub fn failure(answer: &Answer, attempts: u32, timeout: Duration) -> Failure {
             (None, format!("timed out after {limit}, {tries}"))
         }
         Answer::Unreachable(detail) => (None, format!("connection failed: {detail}, {tries}")),
+        Answer::Untrusted(detail) => (None, format!("certificate refused: {detail}, {tries}")),
     };
     Failure {
         status,
@@ -147,6 +151,7 @@ impl std::fmt::Display for Tries {
 pub fn stop(fatal: Fatal, answer: &Answer) -> Stop {
     let (status, message) = match answer {
         Answer::Reply(reply) => (reply.status, reply.message.as_str()),
+        Answer::Untrusted(detail) => (0, detail.as_str()),
         Answer::TimedOut | Answer::Unreachable(_) => (0, ""),
     };
     let (message, hint) = match fatal {
@@ -171,6 +176,11 @@ pub fn stop(fatal: Fatal, answer: &Answer) -> Stop {
         Fatal::Redirected => (
             format!("the API URL answered with a redirect (HTTP {status}, {message})"),
             "pass the address it redirects to with --api-url",
+        ),
+        Fatal::Untrusted => (
+            format!("the server's TLS certificate is not trusted ({message})"),
+            "for a server behind a private certificate authority, pass that authority's \
+             certificate with --ca-cert FILE",
         ),
     };
     Stop::Fatal {

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use hyper::body::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{Client, Response, StatusCode, Url};
+use reqwest::{Certificate, Client, Response, StatusCode, Url};
 use tokio::time::Instant;
 
 use super::backoff::parse_retry_after;
@@ -34,6 +34,9 @@ pub enum Answer {
     TimedOut,
     /// The connection failed or closed without an answer; what went wrong.
     Unreachable(String),
+    /// The server's TLS certificate was refused; what was wrong with it.
+    /// No retry can change that.
+    Untrusted(String),
 }
 
 /// The parts of an HTTP answer that matter.
@@ -58,7 +61,7 @@ impl Answer {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Answer::Reply(reply) => reply.retry_after,
-            Answer::TimedOut | Answer::Unreachable(_) => None,
+            Answer::TimedOut | Answer::Unreachable(_) | Answer::Untrusted(_) => None,
         }
     }
 
@@ -66,7 +69,7 @@ impl Answer {
     pub fn into_customer_id(self) -> Option<String> {
         match self {
             Answer::Reply(reply) => reply.id,
-            Answer::TimedOut | Answer::Unreachable(_) => None,
+            Answer::TimedOut | Answer::Unreachable(_) | Answer::Untrusted(_) => None,
         }
     }
 }
@@ -83,7 +86,11 @@ impl Sender {
     /// Builds the run's client. The API key goes into a default header
     /// marked sensitive, so it is set once and never formatted again.
     pub fn new(settings: &Settings) -> Result<Self, Stop> {
-        let client = Client::builder()
+        let mut builder = Client::builder();
+        for certificate in &settings.ca_certs {
+            builder = builder.add_root_certificate(certificate.clone());
+        }
+        let client = builder
             .default_headers(default_headers(settings)?)
             .user_agent(USER_AGENT)
             .timeout(settings.timeout)
@@ -117,6 +124,22 @@ impl Sender {
             Err(err) => (failed_attempt(&err.without_url()), Instant::now()),
         }
     }
+}
+
+/// The certificates of a `--ca-cert` PEM file, to trust besides the
+/// built-in roots. The error names the file and says what is wrong.
+pub fn load_ca_certs(path: &std::path::Path) -> Result<Vec<Certificate>, String> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read --ca-cert {shown}: {e}"))?;
+    let certificates = Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("--ca-cert {shown} is not a PEM certificate file: {e}"))?;
+    if certificates.is_empty() {
+        return Err(format!(
+            "--ca-cert {shown} holds no certificate (expected PEM blocks \
+             `-----BEGIN CERTIFICATE-----`)"
+        ));
+    }
+    Ok(certificates)
 }
 
 fn default_headers(settings: &Settings) -> Result<HeaderMap, Stop> {
@@ -286,9 +309,35 @@ pub fn clean(text: &str, max: usize) -> String {
 fn failed_attempt(err: &reqwest::Error) -> Answer {
     if err.is_timeout() {
         Answer::TimedOut
+    } else if let Some(problem) = certificate_problem(err) {
+        Answer::Untrusted(problem)
     } else {
         Answer::Unreachable(clean(&error_chain(err), MESSAGE_CHARS))
     }
+}
+
+/// What was wrong with the server's certificate, when that is why the
+/// connection failed. rustls's error sits inside `io::Error`s, whose
+/// `source()` skips the error they wrap, so those are opened instead.
+fn certificate_problem(err: &reqwest::Error) -> Option<String> {
+    use std::error::Error;
+    use tokio_rustls::rustls;
+    let mut cause: Option<&(dyn Error + 'static)> = Some(err);
+    while let Some(current) = cause {
+        if let Some(
+            tls @ (rustls::Error::InvalidCertificate(_)
+            | rustls::Error::InvalidCertRevocationList(_)
+            | rustls::Error::NoCertificatesPresented),
+        ) = current.downcast_ref::<rustls::Error>()
+        {
+            return Some(clean(&tls.to_string(), MESSAGE_CHARS));
+        }
+        cause = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn Error + 'static)),
+            None => current.source(),
+        };
+    }
+    None
 }
 
 /// An error and its causes as one line, skipping causes that only repeat

@@ -173,6 +173,7 @@ fn settings(server: &Server, concurrency: usize, max_retries: u32) -> Settings {
         backoff_base: 10 * MS,
         backoff_cap: 40 * MS,
         max_outage: Duration::from_secs(600),
+        ca_certs: Vec::new(),
     }
 }
 

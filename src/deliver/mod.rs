@@ -18,6 +18,8 @@ mod outage;
 mod pace;
 mod worker;
 
+pub use client::load_ca_certs;
+
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -92,6 +94,9 @@ pub struct Settings {
     pub backoff_cap: Duration,
     /// How long an outage may last before the run stops (`--max-outage`).
     pub max_outage: Duration,
+    /// Certificate authorities trusted besides the built-in roots
+    /// (`--ca-cert`).
+    pub ca_certs: Vec<reqwest::Certificate>,
 }
 
 /// Why a record could not be delivered.

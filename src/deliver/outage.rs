@@ -73,6 +73,8 @@ pub fn evidence(answer: &Answer) -> Evidence {
     match answer {
         Answer::Reply(reply) if matches!(reply.status, 502..=504) => Evidence::Down,
         Answer::Reply(_) => Evidence::Up,
+        // The server answered the handshake: it is there (and the run stops).
+        Answer::Untrusted(_) => Evidence::Up,
         Answer::TimedOut | Answer::Unreachable(_) => Evidence::Down,
     }
 }
@@ -377,7 +379,7 @@ fn describe(answer: &Answer) -> String {
     match answer {
         Answer::Reply(reply) => format!("HTTP {}", reply.status),
         Answer::TimedOut => "timed out".to_owned(),
-        Answer::Unreachable(detail) => detail.clone(),
+        Answer::Unreachable(detail) | Answer::Untrusted(detail) => detail.clone(),
     }
 }
 

@@ -284,6 +284,6 @@ fn pace_signal(answer: &Answer) -> Signal {
         Answer::Reply(reply) if reply.status == 429 => Signal::Throttled,
         Answer::Reply(reply) if reply.status >= 500 => Signal::Failed,
         Answer::Reply(_) => Signal::Answered,
-        Answer::TimedOut | Answer::Unreachable(_) => Signal::Failed,
+        Answer::TimedOut | Answer::Unreachable(_) | Answer::Untrusted(_) => Signal::Failed,
     }
 }

@@ -26,6 +26,7 @@ pub mod log;
 pub mod script;
 mod server;
 pub mod store;
+mod tls;
 
 #[cfg(test)]
 mod tests;
@@ -101,6 +102,12 @@ pub struct EmulatorArgs {
     /// e.g. 10s..40s.
     #[arg(long, value_name = "START..END", help_heading = "Faults")]
     pub outage: Option<Window>,
+    /// Serve https with this certificate chain (PEM; needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl fmt::Debug for EmulatorArgs {
@@ -119,6 +126,8 @@ impl fmt::Debug for EmulatorArgs {
             .field("reset_rate", &self.reset_rate)
             .field("hang_rate", &self.hang_rate)
             .field("outage", &self.outage)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
             .finish()
     }
 }
@@ -143,6 +152,8 @@ pub struct Config {
     pub hang_for: Duration,
     /// The command line's faults.
     pub faults: Faults,
+    /// Serve https with this identity; `None`: plain http.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl fmt::Debug for Config {
@@ -155,6 +166,7 @@ impl fmt::Debug for Config {
             .field("record_bodies", &self.record_bodies)
             .field("hang_for", &self.hang_for)
             .field("faults", &self.faults)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -169,6 +181,7 @@ impl Default for Config {
             record_bodies: true,
             hang_for: Duration::from_secs(60),
             faults: Faults::default(),
+            tls: None,
         }
     }
 }
@@ -185,8 +198,13 @@ impl Config {
             Some(key) => Some(key.trim().to_owned()),
             None => script.api_key.as_ref().map(|key| key.expose().to_owned()),
         };
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+            _ => None,
+        };
         Ok(Config {
             api_key,
+            tls,
             primary_key_set: script.primary_key_set && !args.no_primary_key,
             record_requests: !args.no_request_log,
             record_bodies: !args.no_request_bodies,
@@ -241,15 +259,17 @@ fn faults_from_args(args: &EmulatorArgs) -> anyhow::Result<Faults> {
 pub struct Running {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// `https` when serving TLS, else `http`.
+    scheme: &'static str,
     shared: Arc<server::Shared>,
     stop: CancellationToken,
     accepting: Option<JoinHandle<()>>,
 }
 
 impl Running {
-    /// `http://ADDR`, the base URL to give an importer.
+    /// `http://ADDR` (or `https://`), the base URL to give an importer.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops accepting, closes every connection and waits for the listener
@@ -298,11 +318,19 @@ pub async fn spawn(config: Config, listen: SocketAddr) -> anyhow::Result<Running
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;
+    let tls = config.tls.clone();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let shared = Arc::new(server::Shared::new(config));
     let stop = CancellationToken::new();
-    let accepting = tokio::spawn(server::accept_loop(listener, shared.clone(), stop.clone()));
+    let accepting = tokio::spawn(server::accept_loop(
+        listener,
+        shared.clone(),
+        stop.clone(),
+        tls,
+    ));
     Ok(Running {
         addr,
+        scheme,
         shared,
         stop,
         accepting: Some(accepting),
@@ -310,7 +338,7 @@ pub async fn spawn(config: Config, listen: SocketAddr) -> anyhow::Result<Running
 }
 
 /// Runs the emulator until SIGINT or SIGTERM, after printing
-/// `listening on http://ADDR` on standard output.
+/// `listening on http://ADDR` (or `https://`) on standard output.
 pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
     let config = Config::from_args(&args)?;
     let running = spawn(config, args.listen).await?;

@@ -16,7 +16,9 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::faults::{Decision, Fault, Injector};
@@ -73,8 +75,14 @@ impl Shared {
 }
 
 /// Accepts connections until `stop` is cancelled; each connection is served
-/// on its own task, which also ends when `stop` is cancelled.
-pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+/// on its own task (after a TLS handshake when `tls` is set), which also
+/// ends when `stop` is cancelled.
+pub async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    tls: Option<TlsAcceptor>,
+) {
     loop {
         let accepted = tokio::select! {
             () = stop.cancelled() => return,
@@ -82,7 +90,13 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cance
         };
         match accepted {
             Ok((stream, _)) => {
-                tokio::spawn(serve(stream, shared.clone(), stop.clone()));
+                // Small answers must not wait for Nagle's algorithm.
+                let _ = stream.set_nodelay(true);
+                let (shared, stop) = (shared.clone(), stop.clone());
+                match &tls {
+                    None => tokio::spawn(serve(stream, shared, stop)),
+                    Some(tls) => tokio::spawn(super::tls::serve(tls.clone(), stream, shared, stop)),
+                };
             }
             Err(err) => {
                 // Usually out of file descriptors: wait instead of spinning.
@@ -93,9 +107,11 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cance
     }
 }
 
-async fn serve(stream: TcpStream, shared: Arc<Shared>, stop: CancellationToken) {
-    // Small answers must not wait for Nagle's algorithm.
-    let _ = stream.set_nodelay(true);
+/// Serves one connection, plain or TLS, until it ends or `stop`.
+pub async fn serve<S>(stream: S, shared: Arc<Shared>, stop: CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = service_fn(move |request| handle(shared.clone(), request));
     let connection = http1::Builder::new()
         .keep_alive(true)

@@ -593,6 +593,8 @@ async fn config_from_args_folds_flags_over_the_script() {
         reset_rate: None,
         hang_rate: None,
         outage: None,
+        tls_cert: None,
+        tls_key: None,
     };
     let config = Config::from_args(&args).expect("valid");
     assert_eq!(config.api_key.as_deref(), Some("from_script"));

@@ -385,6 +385,10 @@ fn settings(args: &ImportArgs) -> Result<Settings, Failure> {
         ))
     })?;
     check_transport(&url, args.allow_insecure_http)?;
+    let ca_certs = match &args.ca_cert {
+        Some(path) => crate::deliver::load_ca_certs(path).map_err(Failure::before_sending)?,
+        None => Vec::new(),
+    };
     Ok(Settings {
         upsert_url: url,
         api_key,
@@ -396,12 +400,13 @@ fn settings(args: &ImportArgs) -> Result<Settings, Failure> {
         backoff_base: Duration::from_millis(250),
         backoff_cap: Duration::from_secs(30),
         max_outage: args.max_outage,
+        ca_certs,
     })
 }
 
 fn api_key(args: &ImportArgs) -> Result<ApiKey, Failure> {
     let (key, source) = match (&args.api_key, &args.api_key_file) {
-        (Some(key), _) => (key.trim().to_string(), "--api-key".to_string()),
+        (Some(key), _) => (key.expose().trim().to_string(), "--api-key".to_string()),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Failure::before_sending(format!("cannot read {}: {e}", path.display()))

@@ -10,6 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
+pub mod certs;
+
 pub const KEY: &str = "ls_test_key_9f8e7d";
 
 pub fn bin() -> &'static str {
@@ -38,11 +40,18 @@ impl Emulator {
     }
 
     pub fn start_with(extra: &[&str]) -> Self {
+        let mut args = vec!["--listen", "127.0.0.1:0", "--api-key", KEY];
+        args.extend_from_slice(extra);
+        Self::start_exactly(&args, Stdio::inherit())
+    }
+
+    /// An emulator given exactly `args`, its standard error sent to `stderr`.
+    pub fn start_exactly(args: &[&str], stderr: Stdio) -> Self {
         let mut child = Command::new(bin())
-            .args(["emulator", "--listen", "127.0.0.1:0", "--api-key", KEY])
-            .args(extra)
+            .arg("emulator")
+            .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start the emulator");
         let stdout = child.stdout.take().expect("piped stdout");
@@ -55,7 +64,10 @@ impl Emulator {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
             .to_string();
-        let addr = url.trim_start_matches("http://").to_string();
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string();
         Emulator { child, url, addr }
     }
 
