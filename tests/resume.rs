@@ -127,7 +127,11 @@ impl Input {
     }
 
     fn spawn(&self, url: &str, concurrency: u16) -> Child {
-        self.command(url, concurrency, &[])
+        self.spawn_with(url, concurrency, &[])
+    }
+
+    fn spawn_with(&self, url: &str, concurrency: u16, extra: &[&str]) -> Child {
+        self.command(url, concurrency, extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -252,7 +256,9 @@ fn scripted_emulator(dir: &Path, rules: &str) -> Emulator {
 fn sigterm_stops_with_130_and_the_rerun_sends_each_remaining_record_once() {
     let input = Input::new(2_000, true);
     let emulator = slow_emulator(input.dir.path(), 4);
-    let mut child = input.spawn(&emulator.url, 4);
+    let report_path = input.dir.path().join("report.json");
+    let report_arg = report_path.to_str().expect("UTF-8 path");
+    let mut child = input.spawn_with(&emulator.url, 4, &["--report", report_arg]);
     assert!(wait_for_checkpoint(
         &mut child,
         &input.checkpoint(),
@@ -266,10 +272,23 @@ fn sigterm_stops_with_130_and_the_rerun_sends_each_remaining_record_once() {
     assert!(input.checkpoint().exists());
     let stopped_at = emulator.requests().len();
     assert!(stopped_at < 1_900, "stopped early: {stopped_at} requests");
+    let report = read_report(&report_path);
+    assert_eq!(report["exit"]["code"], 130);
+    assert_eq!(report["exit"]["meaning"], "interrupted by a signal");
+    let counts = &report["counts"];
+    assert_eq!(counts_add_up(counts), counts["read"].as_u64());
+    assert_eq!(counts["upserted"].as_u64(), Some(stopped_at as u64));
+    let checkpoint = input.checkpoint().display().to_string();
+    assert_eq!(report["files"]["checkpoints"], json!([checkpoint]));
 
-    let rerun = input.run(&emulator.url, 4, &[]);
+    let rerun = input.run(&emulator.url, 4, &["--report", report_arg]);
     let text = output_text(&rerun);
     assert_eq!(code(&rerun), 1, "{text}");
+    let report = read_report(&report_path);
+    let counts = &report["counts"];
+    assert_eq!(counts_add_up(counts), counts["read"].as_u64());
+    assert_eq!(counts["read"].as_u64(), Some(2_000));
+    assert_eq!(report["files"]["checkpoints"], json!([]));
     assert_eq!(emulator.customers(), input.expected());
     let sends = sends_per_record(&emulator);
     assert_eq!(sends.len() as u64, input.sendable());
@@ -280,6 +299,24 @@ fn sigterm_stops_with_130_and_the_rerun_sends_each_remaining_record_once() {
         .map(|entry| entry["line"].as_u64().expect("line"))
         .collect();
     assert_eq!(lines, input.bad_lines());
+}
+
+fn read_report(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).expect("the report is written");
+    serde_json::from_str(&text).expect("the report is JSON")
+}
+
+/// The sum of a report's outcome counts, which must equal `read`.
+fn counts_add_up(counts: &Value) -> Option<u64> {
+    let parts = [
+        "upserted",
+        "skipped_unchanged",
+        "skipped_blank",
+        "dead_lettered",
+        "not_sent",
+        "already_done",
+    ];
+    parts.iter().map(|part| counts[*part].as_u64()).sum()
 }
 
 /// Runs against a slow emulator until --max-runtime stops the run.
