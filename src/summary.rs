@@ -67,7 +67,11 @@ impl Summary {
     /// rejected rows went. Its rows not sent are what its other counts
     /// leave of its rows read.
     pub fn input_line(&self, input: &Path, dead_letter_path: &Path) -> String {
-        let accounted = self.upserted + self.dead_lettered + self.skipped_blank;
+        let accounted = self.upserted
+            + self.dead_lettered
+            + self.skipped_blank
+            + self.skipped_unchanged
+            + self.already_done;
         let verb = if self.dry_run { "valid" } else { "upserted" };
         let mut line = format!(
             "{}: {} read, {} {verb}, {} dead-lettered, {} skipped blank",
@@ -77,6 +81,12 @@ impl Summary {
             self.dead_lettered,
             self.skipped_blank
         );
+        if self.skipped_unchanged > 0 {
+            line.push_str(&format!(", {} unchanged", self.skipped_unchanged));
+        }
+        if self.already_done > 0 {
+            line.push_str(&format!(", {} already done", self.already_done));
+        }
         if self.read > accounted {
             line.push_str(&format!(", {} not sent", self.read - accounted));
         }

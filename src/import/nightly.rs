@@ -117,7 +117,7 @@ impl Nightly {
             answers_429: Stats::get(&stats.answers_429),
             dead_lettered_by_kind: kinds,
             exit_code: result.as_ref().map_or_else(|f| f.code, |&c| c),
-            stopped_because: result.as_ref().err().map(|f| f.message.clone()),
+            stopped_because: stopped_because(&result),
             // Only what is there at the end: an empty dead-letter file is
             // removed, and a complete run's checkpoint too.
             dead_letters: existing(files.dead_letters.iter().cloned()),
@@ -142,4 +142,15 @@ impl Nightly {
 /// The paths of files that exist.
 fn existing(paths: impl Iterator<Item = PathBuf>) -> Vec<PathBuf> {
     paths.filter(|path| path.exists()).collect()
+}
+
+/// Why the run stopped before the end of its input, if it did: the failure's
+/// message, or the clean stop's cause.
+fn stopped_because(result: &Result<u8, Failure>) -> Option<String> {
+    match result {
+        Err(failure) => Some(failure.message.clone()),
+        Ok(code::INTERRUPTED) => Some("interrupted by a signal".into()),
+        Ok(code::OUT_OF_TIME) => Some("the --max-runtime deadline was reached".into()),
+        Ok(_) => None,
+    }
 }

@@ -67,7 +67,14 @@ pub fn plan(
             ))
         }
         Some(path) => path.clone(),
-        None if !regular || csv => return Ok(None),
+        None if !regular => return Ok(None),
+        None if csv => {
+            crate::notice!(
+                "note: --dead-letter-format csv keeps no checkpoint: if this run is stopped, \
+                 running it again sends every row again"
+            );
+            return Ok(None);
+        }
         None => default_path(input, dead_letter),
     };
     let mut taken = vec![
@@ -76,6 +83,15 @@ pub fn plan(
         (dead_letter, "the dead-letter file"),
     ];
     taken.extend(emit.map(|emit| (emit, "the --emit-requests file")));
+    let sync = [
+        (&args.sync.ledger, "the --ledger file"),
+        (&args.sync.report, "the --report file"),
+        (&args.sync.state, "the --state file"),
+    ];
+    taken.extend(
+        sync.iter()
+            .filter_map(|(path, what)| Some((path.as_deref()?, *what))),
+    );
     refuse_taken(&path, "--checkpoint", &taken)?;
     refuse_foreign(&path, "--checkpoint", MARK)?;
     Ok(Some(path))

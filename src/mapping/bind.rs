@@ -73,12 +73,12 @@ fn missing(header: &[&str], from: &str) -> String {
         .iter()
         .find(|cell| !wanted.is_empty() && loose(cell) == wanted);
     if let Some(close) = close {
-        message.push_str(&format!("; did you mean {close:?}?"));
+        message.push_str(&format!("; did you mean {:?}?", cut(close)));
     }
     let listed: Vec<String> = header
         .iter()
         .take(LISTED_HEADERS)
-        .map(|cell| format!("{cell:?}"))
+        .map(|cell| format!("{:?}", cut(cell)))
         .collect();
     message.push_str(&format!(" (the header has: {}", listed.join(", ")));
     if header.len() > LISTED_HEADERS {
@@ -86,6 +86,19 @@ fn missing(header: &[&str], from: &str) -> String {
     }
     message.push(')');
     message
+}
+
+/// Characters of one header cell shown in a message at most: a file read
+/// with the wrong delimiter or encoding can have its whole text in one cell,
+/// and that is customer data, not a column name.
+const SHOWN_CELL_CHARS: usize = 60;
+
+/// `cell` cut to [`SHOWN_CELL_CHARS`], marked with `…` when cut.
+fn cut(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.char_indices().nth(SHOWN_CELL_CHARS) {
+        Some((end, _)) => format!("{}…", &cell[..end]).into(),
+        None => cell.into(),
+    }
 }
 
 /// A header name reduced to its lowercased letters and digits, so that
@@ -368,5 +381,16 @@ mod tests {
             .bind_header(&["$x", "email", "plan", "seats", ""])
             .expect("unmapped columns are not sent");
         assert!(binding.unmapped.is_empty());
+    }
+
+    #[test]
+    fn a_huge_single_header_cell_is_cut_in_messages() {
+        let huge = "x".repeat(10_000);
+        let message = super::missing(&[huge.as_str()], "email");
+        let shown = format!("{:?}", format!("{}…", "x".repeat(super::SHOWN_CELL_CHARS)));
+        assert_eq!(
+            message,
+            format!("column \"email\" is not in the CSV header (the header has: {shown})")
+        );
     }
 }

@@ -16,6 +16,10 @@
 //! Lines are in the order the server confirmed them, not file order. Each
 //! line is written whole with one write, unbuffered, so a killed run keeps
 //! every line already confirmed. The file holds personal data: owner-only.
+//!
+//! An existing ledger is appended to, never replaced: a rerun that resumes a
+//! stopped run continues it, so no confirmed upsert drops out of the audit.
+//! A record sent again after a crash is listed again.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -45,9 +49,12 @@ pub struct Success<'a> {
 }
 
 impl SuccessLedger {
-    /// Creates (or truncates) the file, owner-only, never through a link.
+    /// Opens the file for appending (creating it), owner-only, never
+    /// through a link.
     pub fn create(path: &Path) -> io::Result<Self> {
-        let file = crate::dead_letter::owner_only().open(path)?;
+        let mut options = crate::dead_letter::owner_only();
+        options.truncate(false).append(true);
+        let file = options.open(path)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -124,6 +131,29 @@ mod tests {
             std::fs::read_to_string(&path).expect("read"),
             "{\"line\":2,\"primary_key\":\"a\\\"b,c\",\"customer_id\":\"id-1\"}\n\
              {\"line\":3,\"source_line\":9,\"primary_key\":\"d\",\"customer_id\":null}\n"
+        );
+    }
+
+    #[test]
+    fn a_second_run_appends_to_the_ledger_an_earlier_run_left() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ledger.ndjson");
+        let success = |line| Success {
+            line,
+            source_line: None,
+            primary_key: "k",
+            customer_id: None,
+        };
+        let first = SuccessLedger::create(&path).expect("created");
+        first.write(&success(2)).expect("written");
+        drop(first);
+        let second = SuccessLedger::create(&path).expect("reopened");
+        second.write(&success(3)).expect("written");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            "{\"line\":2,\"primary_key\":\"k\",\"customer_id\":null}\n\
+             {\"line\":3,\"primary_key\":\"k\",\"customer_id\":null}\n"
         );
     }
 }
