@@ -188,7 +188,8 @@ async fn read_reply(mut response: Response, secret: &str) -> Answer {
             message,
             retry_after: None,
             not_json,
-            id: customer_id(&head),
+            // An id echoing the key must not reach the ledger.
+            id: customer_id(&head).map(|id| redact(id, secret)),
         });
     }
     let retry_after = retry_after(&response);
@@ -426,5 +427,11 @@ mod tests {
         assert_eq!(message, "bad header Authorization: Api-Key <redacted>");
         let html = b"<pre>Api-Key ls_secret_123</pre>";
         assert_eq!(server_message(html, KEY), "<pre>Api-Key <redacted></pre>");
+    }
+
+    #[test]
+    fn a_customer_id_echoing_the_key_is_redacted() {
+        let id = customer_id(br#"{"id":"x-KEY-y"}"#).map(|id| redact(id, "KEY"));
+        assert_eq!(id.as_deref(), Some("x-<redacted>-y"));
     }
 }
