@@ -592,7 +592,7 @@ fn value_rejection(column: &str, value: &str, fault: &str) -> Rejection {
 /// "100 KB" for 102400, "1.5 KB" for 1536.
 fn in_kb(bytes: usize) -> String {
     let kb = bytes as f64 / 1024.0;
-    if bytes % 1024 == 0 {
+    if bytes.is_multiple_of(1024) {
         format!("{} KB", bytes / 1024)
     } else {
         format!("{kb:.1} KB")

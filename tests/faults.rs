@@ -142,7 +142,7 @@ fn check_order_and_count_faults(requests: &[Value]) -> HashMap<String, u64> {
         let n = request["body"]["properties"]["n"].as_u64().expect("n");
         let before = last_applied.insert(key, n);
         assert!(
-            before.map_or(true, |before| before < n),
+            before.is_none_or(|before| before < n),
             "{key}: row {n} applied after row {before:?}"
         );
     }

@@ -50,10 +50,10 @@ impl Input {
     /// Row `n`'s primary key; every 20th row updates the customer of the
     /// row 7 before it, so the order of same-key rows matters.
     fn key(&self, n: u64) -> Option<String> {
-        if self.with_bad_rows && n % 100 == 0 {
+        if self.with_bad_rows && n.is_multiple_of(100) {
             return None;
         }
-        let customer = if n % 20 == 0 && self.key(n - 7).is_some() {
+        let customer = if n.is_multiple_of(20) && self.key(n - 7).is_some() {
             n - 7
         } else {
             n

@@ -138,7 +138,11 @@ fn write_row(out: &mut impl Write, i: usize, r: u64) -> std::io::Result<()> {
         1 + (r >> 36) % 12,
         (r >> 40) % 100_000,
         (r >> 44) % 100,
-        if (r >> 50) % 2 == 0 { "true" } else { "no" },
+        if (r >> 50).is_multiple_of(2) {
+            "true"
+        } else {
+            "no"
+        },
         TAGS[(r >> 52) as usize % 4],
         CITY[(r >> 56) as usize % 4],
         (r >> 12) % 100_000,

@@ -128,7 +128,7 @@ impl Rule {
     /// only when the answer is a success that is actually sent.
     pub fn applies(&self) -> bool {
         self.apply
-            .unwrap_or(!self.hang && self.status.map_or(true, |s| s.is_success()))
+            .unwrap_or(!self.hang && self.status.is_none_or(|s| s.is_success()))
     }
 }
 

@@ -366,7 +366,7 @@ impl Shared {
     ) -> Result<Answer, NoAnswer> {
         let (object, key) = parse_body(&body);
         let picked = self.pick_rule(seq, received_us, key.as_deref());
-        let commit = picked.map_or(true, |index| self.rules[index].applies());
+        let commit = picked.is_none_or(|index| self.rules[index].applies());
         let outcome = self.process(op, object, key, commit);
         let Some(index) = picked else {
             if latency.is_zero() {
