@@ -241,7 +241,7 @@ pub fn owner_only() -> OpenOptions {
 }
 
 /// An existing file keeps its old mode when reopened: narrow it too.
-fn restrict_to_owner(file: &File) -> io::Result<()> {
+pub fn restrict_to_owner(file: &File) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

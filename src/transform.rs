@@ -572,7 +572,10 @@ fn first_segment(path: &str) -> String {
 }
 
 /// The value at a key path, `None` when any step is missing.
-fn lookup<'v>(object: &'v serde_json::Map<String, Value>, path: &[String]) -> Option<&'v Value> {
+pub fn lookup<'v>(
+    object: &'v serde_json::Map<String, Value>,
+    path: &[String],
+) -> Option<&'v Value> {
     let (first, rest) = path.split_first()?;
     let mut value = object.get(first)?;
     for step in rest {

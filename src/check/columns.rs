@@ -16,7 +16,7 @@ use crate::failure::Failure;
 use crate::import::source::Input;
 use crate::input::decode::FieldText;
 use crate::mapping::{Mapping, PropertySource};
-use crate::transform::shown_value;
+use crate::transform::{lookup, shown_value};
 
 use super::report::{ColumnReport, Example};
 
@@ -249,15 +249,6 @@ fn note(report: &mut ColumnReport, line: u64, value: &str, result: Result<bool, 
             }
         }
     }
-}
-
-fn lookup<'v>(object: &'v serde_json::Map<String, Value>, path: &[String]) -> Option<&'v Value> {
-    let (first, rest) = path.split_first()?;
-    let mut value = object.get(first)?;
-    for step in rest {
-        value = value.as_object()?.get(step)?;
-    }
-    Some(value)
 }
 
 /// Splits one CSV record's bytes into fields with csv-core, as the

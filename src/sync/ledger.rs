@@ -55,11 +55,7 @@ impl SuccessLedger {
         let mut options = crate::dead_letter::owner_only();
         options.truncate(false).append(true);
         let file = options.open(path)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
+        crate::dead_letter::restrict_to_owner(&file)?;
         let writer = Writer {
             file,
             line: Vec::with_capacity(256),

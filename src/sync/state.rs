@@ -24,7 +24,7 @@
 //! knowledge that lets a record be skipped.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -137,18 +137,11 @@ fn starts_with_magic(path: &Path) -> bool {
 /// Read and write, created owner-only if absent, never through a link,
 /// never truncated (it holds what earlier runs delivered).
 fn open_file(path: &Path, create: bool) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(create);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
-        let file = options.open(path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        Ok(file)
-    }
-    #[cfg(not(unix))]
-    options.open(path)
+    let mut options = crate::dead_letter::owner_only();
+    options.read(true).truncate(false).create(create);
+    let file = options.open(path)?;
+    crate::dead_letter::restrict_to_owner(&file)?;
+    Ok(file)
 }
 
 /// One change to the store.
